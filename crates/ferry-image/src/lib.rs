@@ -1,1 +1,27 @@
-//! Placeholder.
+//! The container image model of ferry: references, digests, media types, platforms,
+//! descriptors and manifests. No I/O, no async.
+//!
+//! Raw manifest bytes are the truth: [`RawManifest`] keeps the bytes a registry served and
+//! the digest computed over them; [`Manifest`] is a parsed view used to walk an image, never
+//! re-serialized when an image is copied.
+
+mod digest;
+mod error;
+mod manifest;
+mod media;
+mod platform;
+mod reference;
+mod schema1;
+
+pub use digest::{Algorithm, Digest, DigestVerifier};
+pub use error::ImageError;
+pub use manifest::{
+    Descriptor, ImageConfig, ImageManifest, IndexManifest, Manifest, ManifestKind, RawManifest,
+    RunConfig, Schema1History, Schema1Layer, Schema1Manifest,
+};
+pub use media::{MediaType, media_types};
+pub use platform::Platform;
+pub use reference::{Reference, Target};
+
+/// Result type of this crate.
+pub type Result<T, E = ImageError> = std::result::Result<T, E>;
