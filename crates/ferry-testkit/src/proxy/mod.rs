@@ -1,1 +1,218 @@
+//! A fault-injecting HTTP proxy in front of a registry.
+//!
+//! Runs a hyper server on an ephemeral 127.0.0.1 port in its own thread and tokio runtime,
+//! streams every request to the upstream registry and back, and applies rules that tests
+//! may change at any time: injected statuses (with `Retry-After`), connection resets,
+//! corrupted or truncated blob bodies, tag-list paging and a maximum request body.
 
+mod body;
+mod server;
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::Registry;
+pub use crate::registry::LoggedRequest;
+
+#[derive(Debug, Clone)]
+pub(crate) struct FailRule {
+    pub method: String,
+    pub path_contains: String,
+    pub status: Option<u16>,
+    pub retry_after: Option<u64>,
+    pub times: usize,
+}
+
+impl FailRule {
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.times > 0
+            && (self.method == "*" || self.method.eq_ignore_ascii_case(method))
+            && path.contains(&self.path_contains)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Rules {
+    /// Injected answers (`status: Some`) and resets (`status: None`), first match wins.
+    pub faults: Vec<FailRule>,
+    pub corrupt_blobs: bool,
+    pub truncate_blobs: bool,
+    pub page_tags: Option<usize>,
+    pub max_body: Option<u64>,
+}
+
+impl Rules {
+    /// Consumes one use of the first matching fault rule.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<FailRule> {
+        let rule = self.faults.iter_mut().find(|r| r.matches(method, path))?;
+        rule.times -= 1;
+        Some(rule.clone())
+    }
+}
+
+pub(crate) struct State {
+    pub upstream: String,
+    pub ca_pem: Option<String>,
+    pub port: u16,
+    pub rules: Mutex<Rules>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+}
+
+/// A running fault proxy; stopped on drop.
+pub struct FaultProxy {
+    state: Arc<State>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FaultProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultProxy")
+            .field("base_url", &self.base_url())
+            .field("upstream", &self.state.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FaultProxy {
+    /// A proxy forwarding to `reg` (trusting its CA when it serves TLS). The proxy itself
+    /// serves plain HTTP.
+    pub fn new(reg: &Registry) -> FaultProxy {
+        FaultProxy::to_url(&reg.base_url(), reg.ca_pem())
+    }
+
+    /// A proxy forwarding to `upstream` (`http(s)://host:port`), trusting `ca_pem` if given.
+    pub fn to_url(upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let state = Arc::new(State {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            ca_pem: ca_pem.map(str::to_string),
+            port,
+            rules: Mutex::new(Rules::default()),
+            log: Mutex::new(Vec::new()),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let s = Arc::clone(&state);
+        let thread = std::thread::Builder::new()
+            .name("ferry-fault-proxy".into())
+            .spawn(move || server::run(s, listener, rx))
+            .expect("spawn proxy thread");
+        FaultProxy {
+            state,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.state.port)
+    }
+
+    /// The listening port.
+    pub fn port(&self) -> u16 {
+        self.state.port
+    }
+
+    fn rules(&self) -> std::sync::MutexGuard<'_, Rules> {
+        self.state.rules.lock().expect("rules lock")
+    }
+
+    fn add_fault(&self, method: &str, path: &str, status: Option<u16>, ra: Option<u64>, n: usize) {
+        self.rules().faults.push(FailRule {
+            method: method.to_string(),
+            path_contains: path.to_string(),
+            status,
+            retry_after: ra,
+            times: n,
+        });
+    }
+
+    /// Answers the next `times` requests matching `method` (`*` = any) and `path_contains`
+    /// with `status` (and a distribution-style JSON error) instead of forwarding them.
+    pub fn fail_next(&self, method: &str, path_contains: &str, status: u16, times: usize) {
+        self.add_fault(method, path_contains, Some(status), None, times);
+    }
+
+    /// Like [`FaultProxy::fail_next`] with a `Retry-After: SECONDS` header (e.g. for 429).
+    pub fn fail_next_retry_after(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        retry_after_secs: u64,
+        times: usize,
+    ) {
+        self.add_fault(
+            method,
+            path_contains,
+            Some(status),
+            Some(retry_after_secs),
+            times,
+        );
+    }
+
+    /// Closes the connection without an answer for the next `times` matching requests.
+    pub fn reset_next(&self, method: &str, path_contains: &str, times: usize) {
+        self.add_fault(method, path_contains, None, None, times);
+    }
+
+    /// Flips one byte (same length) in the bodies of `GET .../blobs/sha256:...` answers.
+    pub fn corrupt_blobs(&self, on: bool) {
+        self.rules().corrupt_blobs = on;
+    }
+
+    /// Cuts `GET .../blobs/sha256:...` bodies short (about half the declared length), then
+    /// aborts the connection.
+    pub fn truncate_blobs(&self, on: bool) {
+        self.rules().truncate_blobs = on;
+    }
+
+    /// Serves `GET /v2/<name>/tags/list` itself in pages of `n` (or the client's smaller
+    /// `n`), with `Link: <...?last=X&n=N>; rel="next"`; `None` turns paging off.
+    pub fn page_tags(&self, n: Option<usize>) {
+        self.rules().page_tags = n;
+    }
+
+    /// Answers 413 to requests whose `Content-Length` exceeds `bytes`; `None` turns it off.
+    pub fn max_body(&self, bytes: Option<u64>) {
+        self.rules().max_body = bytes;
+    }
+
+    /// Removes every rule (faults, corruption, truncation, paging, body limit).
+    pub fn clear_rules(&self) {
+        *self.rules() = Rules::default();
+    }
+
+    /// Every request seen, in order, with the status answered (0 for an injected reset or
+    /// an upstream connection failure answered as 502 is logged as 502).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.log.lock().expect("log lock").clone()
+    }
+
+    /// Requests whose method is `method` (`*` = any) and whose path contains `path_contains`.
+    pub fn count(&self, method: &str, path_contains: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.matches(method, path_contains))
+            .count()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
