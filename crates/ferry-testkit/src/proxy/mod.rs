@@ -191,8 +191,8 @@ impl FaultProxy {
         *self.rules() = Rules::default();
     }
 
-    /// Every request seen, in order, with the status answered (0 for an injected reset or
-    /// an upstream connection failure answered as 502 is logged as 502).
+    /// Every request seen, in order, with the status answered: 0 for an injected reset,
+    /// 502 when the upstream could not be reached.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.state.log.lock().expect("log lock").clone()
     }
