@@ -1,0 +1,324 @@
+//! The serialized form of push items, read and written in YAML and JSON: a list of one-key
+//! maps from class name to fields, as `pushsource-ls --format yaml` prints it.
+//!
+//! Writing prints every field in a fixed order (absent values as `null`), so the output is
+//! deterministic; reading accepts missing optional fields, refuses unknown classes and
+//! unknown fields, and validates every item.
+
+use std::collections::BTreeMap;
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+
+use super::common::Common;
+use super::image::ImageFields;
+use super::item::ITEM_CLASSES;
+use super::pullspec::RawPullInfo;
+use super::{
+    BuildInfo, ContainerImagePushItem, ItemsError, OperatorManifestPushItem, PushItem,
+    PushItemState, SourceContainerImagePushItem,
+};
+
+/// Fields of a (source) container image item, in the order they are written.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImage {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: PushItemState,
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    dest: Vec<String>,
+    #[serde(default)]
+    md5sum: Option<String>,
+    #[serde(default)]
+    sha256sum: Option<String>,
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    build: Option<String>,
+    #[serde(default)]
+    build_info: Option<BuildInfo>,
+    #[serde(default)]
+    signing_key: Option<String>,
+    #[serde(default)]
+    dest_signing_key: Option<String>,
+    #[serde(default)]
+    source_tags: Vec<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    arch: Option<String>,
+    #[serde(default)]
+    pull_info: Option<RawPullInfo>,
+    #[serde(default)]
+    product_name: Option<String>,
+}
+
+/// Fields of an operator manifest item, in the order they are written.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: PushItemState,
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    dest: Vec<String>,
+    #[serde(default)]
+    md5sum: Option<String>,
+    #[serde(default)]
+    sha256sum: Option<String>,
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    build: Option<String>,
+    #[serde(default)]
+    build_info: Option<BuildInfo>,
+    #[serde(default)]
+    signing_key: Option<String>,
+    #[serde(default)]
+    related_images: Vec<String>,
+    #[serde(default)]
+    container_image_items: Vec<RawImage>,
+}
+
+impl RawImage {
+    fn from_item(common: &Common, image: &ImageFields) -> RawImage {
+        let c = common.clone();
+        let i = image.clone();
+        RawImage {
+            name: c.name,
+            state: c.state,
+            src: c.src,
+            dest: c.dest,
+            md5sum: c.md5sum,
+            sha256sum: c.sha256sum,
+            origin: c.origin,
+            build: c.build,
+            build_info: c.build_info,
+            signing_key: c.signing_key,
+            dest_signing_key: i.dest_signing_key,
+            source_tags: i.source_tags,
+            labels: i.labels,
+            arch: i.arch,
+            pull_info: Some(RawPullInfo::from(i.pull_info)),
+            product_name: i.product_name,
+        }
+    }
+
+    fn into_parts(self) -> Result<(Common, ImageFields), ItemsError> {
+        let common = Common {
+            name: self.name,
+            state: self.state,
+            src: self.src,
+            dest: self.dest,
+            md5sum: self.md5sum,
+            sha256sum: self.sha256sum,
+            origin: self.origin,
+            build: self.build,
+            build_info: self.build_info,
+            signing_key: self.signing_key,
+        }
+        .validated()?;
+        let pull_info = self
+            .pull_info
+            .ok_or_else(|| ItemsError::field(&common.name, "pull_info", "required"))?
+            .validate(&common.name, "pull_info")?;
+        let image = ImageFields {
+            dest_signing_key: self.dest_signing_key,
+            source_tags: self.source_tags,
+            labels: self.labels,
+            arch: self.arch,
+            pull_info,
+            product_name: self.product_name,
+        };
+        Ok((common, image))
+    }
+}
+
+impl RawOperator {
+    fn from_item(item: &OperatorManifestPushItem) -> RawOperator {
+        let c = item.common.clone();
+        RawOperator {
+            name: c.name,
+            state: c.state,
+            src: c.src,
+            dest: c.dest,
+            md5sum: c.md5sum,
+            sha256sum: c.sha256sum,
+            origin: c.origin,
+            build: c.build,
+            build_info: c.build_info,
+            signing_key: c.signing_key,
+            related_images: item.related_images.clone(),
+            container_image_items: item
+                .container_image_items
+                .iter()
+                .map(|i| RawImage::from_item(&i.common, &i.image))
+                .collect(),
+        }
+    }
+
+    fn into_item(self) -> Result<OperatorManifestPushItem, ItemsError> {
+        let common = Common {
+            name: self.name,
+            state: self.state,
+            src: self.src,
+            dest: self.dest,
+            md5sum: self.md5sum,
+            sha256sum: self.sha256sum,
+            origin: self.origin,
+            build: self.build,
+            build_info: self.build_info,
+            signing_key: self.signing_key,
+        }
+        .validated()?;
+        let mut inner = Vec::with_capacity(self.container_image_items.len());
+        for raw in self.container_image_items {
+            let (common, image) = raw.into_parts()?;
+            inner.push(ContainerImagePushItem { common, image });
+        }
+        let item = OperatorManifestPushItem {
+            common,
+            related_images: self.related_images,
+            container_image_items: inner,
+        };
+        item.check_related_images()?;
+        Ok(item)
+    }
+}
+
+/// One entry of the document: `{CLASS: FIELDS}`.
+enum Entry {
+    Image(&'static str, RawImage),
+    Operator(RawOperator),
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        match self {
+            Entry::Image(class, fields) => map.serialize_entry(class, fields)?,
+            Entry::Operator(fields) => map.serialize_entry(ITEM_CLASSES[2], fields)?,
+        }
+        map.end()
+    }
+}
+
+fn entries(items: &[PushItem]) -> Vec<Entry> {
+    items
+        .iter()
+        .map(|item| match item {
+            PushItem::ContainerImage(i) => {
+                Entry::Image(item.kind(), RawImage::from_item(&i.common, &i.image))
+            }
+            PushItem::SourceContainerImage(i) => {
+                Entry::Image(item.kind(), RawImage::from_item(&i.common, &i.image))
+            }
+            PushItem::OperatorManifest(i) => Entry::Operator(RawOperator::from_item(i)),
+        })
+        .collect()
+}
+
+/// Reads push items from the YAML form; every item is validated.
+pub fn read_items_yaml(text: &str) -> Result<Vec<PushItem>, ItemsError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
+    read_document(doc)
+}
+
+/// Reads push items from the JSON form; every item is validated.
+pub fn read_items_json(text: &str) -> Result<Vec<PushItem>, ItemsError> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
+    read_document(doc)
+}
+
+/// Writes push items in the YAML form, every field in a fixed order.
+pub fn write_items_yaml(items: &[PushItem]) -> String {
+    // Plain strings, lists and string-keyed maps: serializing them cannot fail.
+    serde_norway::to_string(&entries(items)).expect("push items always serialize to YAML")
+}
+
+/// Writes push items in the JSON form (pretty, ending with a newline).
+pub fn write_items_json(items: &[PushItem]) -> String {
+    let mut out =
+        serde_json::to_string_pretty(&entries(items)).expect("push items always serialize to JSON");
+    out.push('\n');
+    out
+}
+
+fn read_document(doc: serde_json::Value) -> Result<Vec<PushItem>, ItemsError> {
+    let entries = match doc {
+        serde_json::Value::Array(entries) => entries,
+        serde_json::Value::Null => return Ok(Vec::new()),
+        _ => {
+            return Err(ItemsError::InvalidDocument {
+                reason: "expected a list of items, each a one-key map from class name to fields"
+                    .into(),
+            });
+        }
+    };
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| read_entry(index, entry))
+        .collect()
+}
+
+fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsError> {
+    let bad = |name: Option<String>, reason: String| ItemsError::InvalidEntry {
+        index,
+        name,
+        reason,
+    };
+    let serde_json::Value::Object(map) = entry else {
+        return Err(bad(
+            None,
+            "expected a one-key map from class name to fields".into(),
+        ));
+    };
+    let mut pairs = map.into_iter();
+    let (class, fields) = match (pairs.next(), pairs.next()) {
+        (Some(pair), None) => pair,
+        _ => {
+            return Err(bad(
+                None,
+                "expected a one-key map from class name to fields".into(),
+            ));
+        }
+    };
+    let name = fields
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let type_error = |e: serde_json::Error| bad(name.clone(), format!("{class}: {e}"));
+    match class.as_str() {
+        "ContainerImagePushItem" | "SourceContainerImagePushItem" => {
+            let raw: RawImage = serde_json::from_value(fields).map_err(type_error)?;
+            let (common, image) = raw.into_parts()?;
+            Ok(if class == "ContainerImagePushItem" {
+                PushItem::ContainerImage(ContainerImagePushItem { common, image })
+            } else {
+                PushItem::SourceContainerImage(SourceContainerImagePushItem { common, image })
+            })
+        }
+        "OperatorManifestPushItem" => {
+            let raw: RawOperator = serde_json::from_value(fields).map_err(type_error)?;
+            Ok(PushItem::OperatorManifest(raw.into_item()?))
+        }
+        other => Err(bad(
+            name.clone(),
+            format!(
+                "unknown item class {other:?}; ferry reads {}",
+                ITEM_CLASSES.join(", ")
+            ),
+        )),
+    }
+}
