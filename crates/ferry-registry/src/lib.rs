@@ -1,1 +1,47 @@
-//! Placeholder.
+//! ferry-registry: a client for the OCI distribution API.
+//!
+//! One [`Client`] per process holds the per-host HTTP clients (connection pools, the
+//! https/http decision for loopback registries), the credentials and the bearer tokens;
+//! a [`Repository`] is a cheap handle on one repository of one registry with one method
+//! per operation: manifests, blobs, uploads, tags; [`Client::catalog`] lists repositories.
+//!
+//! - Authentication: anonymous first; on a 401 the `WWW-Authenticate` challenge decides
+//!   between Basic credentials and a bearer token fetched for the scopes the request needs
+//!   (`pull,push` up front for writes), cached per registry and scope set until shortly
+//!   before it expires. Credentials come from [`ClientConfig::credentials`], else from
+//!   the auth files ([`authfile`]).
+//! - Retries: [`RetryPolicy`] on connection errors, 5xx and 429 (`Retry-After`).
+//! - Errors: [`RegistryError`], structured and classified; no secret ever appears in an
+//!   error, a log line or `Debug` output.
+
+mod auth;
+pub mod authfile;
+mod authorize;
+mod blobs;
+mod catalog;
+mod client;
+mod error;
+mod manifests;
+mod retry;
+mod tags;
+mod tls;
+mod transport;
+mod uploads;
+
+pub use auth::Credentials;
+pub use client::{Client, ClientConfig, ClientStats, Repository};
+pub use error::{ErrorCode, RegistryError, RequestContext, TransportKind};
+pub use manifests::ManifestHead;
+pub use retry::RetryPolicy;
+pub use uploads::{BytesOpener, FileOpener};
+
+/// A stream of blob content.
+pub type ByteStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>,
+>;
+
+/// Re-openable blob content for uploads: a retried upload re-reads its source.
+pub trait BlobOpener: Send + Sync {
+    /// Opens the content from its start.
+    fn open(&self) -> futures_util::future::BoxFuture<'_, Result<ByteStream, RegistryError>>;
+}

@@ -1,0 +1,198 @@
+//! The client, its configuration and repository handles.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use http::Method;
+
+use crate::transport::{Inner, Request, Stats};
+use crate::{Credentials, RegistryError, RetryPolicy};
+
+/// How a [`Client`] reaches registries.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Verify TLS certificates (default). `false`: accept invalid certificates and allow
+    /// plain http for every registry.
+    pub tls_verify: bool,
+    /// Extra CA certificates (`*.crt`) trusted for every registry, besides system roots.
+    pub cert_dir: Option<PathBuf>,
+    /// Directories holding `HOST[:PORT]/*.crt` CA certificates per registry (default
+    /// `/etc/containers/certs.d` and `/etc/docker/certs.d`).
+    pub certs_d_roots: Vec<PathBuf>,
+    /// An explicit auth file (`--authfile`); `None` searches [`crate::authfile::default_paths`].
+    pub auth_file: Option<PathBuf>,
+    /// Credentials per registry host from flags; they win over auth files.
+    pub credentials: HashMap<String, Credentials>,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// The `User-Agent` (default `ferry/VERSION`).
+    pub user_agent: Option<String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            tls_verify: true,
+            cert_dir: None,
+            certs_d_roots: vec![
+                PathBuf::from("/etc/containers/certs.d"),
+                PathBuf::from("/etc/docker/certs.d"),
+            ],
+            auth_file: None,
+            credentials: HashMap::new(),
+            retry: RetryPolicy::default(),
+            user_agent: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Credentials print their user name only.
+        f.debug_struct("ClientConfig")
+            .field("tls_verify", &self.tls_verify)
+            .field("cert_dir", &self.cert_dir)
+            .field("certs_d_roots", &self.certs_d_roots)
+            .field("auth_file", &self.auth_file)
+            .field("credentials", &self.credentials)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+/// Counters of a client since it was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent (token fetches and scheme probes included).
+    pub requests: u64,
+    /// Bearer tokens fetched from a realm.
+    pub token_fetches: u64,
+    /// Requests tried again after a retryable failure.
+    pub retries: u64,
+}
+
+/// A registry client: cheap to clone; one per process shares connections and tokens.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with `config`. Certificates are read when a registry is first used.
+    pub fn new(config: ClientConfig) -> Result<Client, RegistryError> {
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                hosts: Mutex::new(HashMap::new()),
+                stats: Stats::default(),
+                pending_uploads: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// A handle on `repository` (`ns/app`) of `registry` (`127.0.0.1:5000`, `quay.io`;
+    /// `docker.io` is reached at `registry-1.docker.io`).
+    pub fn repository(&self, registry: &str, repository: &str) -> Repository {
+        Repository {
+            client: self.clone(),
+            registry: registry.into(),
+            name: repository.into(),
+        }
+    }
+
+    /// Checks that `registry` answers the API (`GET /v2/`), authenticating if asked.
+    pub async fn ping(&self, registry: &str) -> Result<(), RegistryError> {
+        let host = self.inner.host(registry)?;
+        let req = Request::new(Method::GET, "/v2/").what("API check");
+        self.inner.send(&host, &req).await?;
+        Ok(())
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ClientStats {
+        let s = &self.inner.stats;
+        ClientStats {
+            requests: s.requests.load(Ordering::Relaxed),
+            token_fetches: s.token_fetches.load(Ordering::Relaxed),
+            retries: s.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+}
+
+/// A repository of a registry: cheap to clone.
+#[derive(Clone)]
+pub struct Repository {
+    pub(crate) client: Client,
+    pub(crate) registry: Arc<str>,
+    pub(crate) name: Arc<str>,
+}
+
+impl fmt::Debug for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Repository({}/{})", self.registry, self.name)
+    }
+}
+
+impl Repository {
+    /// The registry host.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.client.inner
+    }
+
+    pub(crate) fn host(&self) -> Result<Arc<crate::transport::Host>, RegistryError> {
+        self.client.inner.host(&self.registry)
+    }
+
+    /// `/v2/<name>/<rest>`.
+    pub(crate) fn path(&self, rest: &str) -> String {
+        format!("/v2/{}/{}", self.name, rest)
+    }
+
+    /// The pull scope of this repository.
+    pub(crate) fn pull_scope(&self) -> String {
+        format!("repository:{}:pull", self.name)
+    }
+
+    /// The pull and push scope of this repository.
+    pub(crate) fn push_scope(&self) -> String {
+        format!("repository:{}:pull,push", self.name)
+    }
+
+    /// A request about this repository needing `scope`.
+    pub(crate) fn request(&self, method: Method, rest: &str, scope: &str) -> Request<'_> {
+        Request::new(method, self.path(rest))
+            .repo(&self.name)
+            .scope(scope)
+    }
+}

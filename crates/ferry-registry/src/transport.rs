@@ -1,0 +1,658 @@
+//! Transport: per-host HTTP clients, the https/http decision for loopback registries,
+//! sending with authentication and retries, and reading answers safely.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use http::{Method, StatusCode};
+use url::Url;
+
+use crate::auth::{Challenge, Credentials, ScopeSet, TokenCache};
+use crate::error::{RequestContext, TransportKind, parse_error_body};
+use crate::retry::parse_retry_after;
+use crate::{ByteStream, ClientConfig, RegistryError, tls};
+
+/// Query parameters whose values may be shown in logs and errors.
+const SAFE_QUERY_KEYS: &[&str] = &["n", "last", "digest", "mount", "from", "service", "scope"];
+/// How much of an error body is read.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// A URL for logs and errors: no user info, secret-looking query values replaced.
+pub(crate) fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if SAFE_QUERY_KEYS.contains(&k.as_ref()) {
+                    v.into_owned()
+                } else {
+                    "<redacted>".to_string()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+/// Counters of a client.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub requests: AtomicU64,
+    pub token_fetches: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+/// What is known about one registry host.
+pub(crate) struct Host {
+    /// The name callers use (`docker.io`, `127.0.0.1:5000`).
+    pub name: String,
+    /// The name the API is reached at (`registry-1.docker.io` for `docker.io`).
+    pub api: String,
+    pub client: reqwest::Client,
+    /// `https://API/` or `http://API/`, decided once.
+    pub base: tokio::sync::OnceCell<Url>,
+    /// The last challenge the registry sent, so later requests authenticate up front.
+    pub challenge: Mutex<Option<Challenge>>,
+    pub tokens: Mutex<TokenCache>,
+    /// Serializes token fetches so concurrent requests share one.
+    pub token_lock: tokio::sync::Mutex<()>,
+    /// Credentials, looked up on first need.
+    pub creds: tokio::sync::OnceCell<Option<Credentials>>,
+    /// The largest request body known to pass (0 = no limit seen).
+    pub body_limit: AtomicU64,
+}
+
+/// The body of a request.
+pub(crate) enum Body {
+    Empty,
+    Bytes(Bytes),
+}
+
+/// Where a request goes.
+pub(crate) enum Target {
+    /// A path (and query) below the registry's base URL, e.g. `/v2/ns/app/tags/list`.
+    Path(String),
+    /// An absolute URL (a `Location` or `Link` the registry sent).
+    Url(Url),
+}
+
+/// A request to a registry.
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    pub target: Target,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Body,
+    /// Bearer scopes the request needs.
+    pub scopes: ScopeSet,
+    pub repository: Option<&'a str>,
+    pub what: String,
+    /// The body is streamed by [`Inner::send_stream`] and cannot be replayed.
+    pub streamed: bool,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            target: Target::Path(path.into()),
+            headers: Vec::new(),
+            body: Body::Empty,
+            scopes: ScopeSet::default(),
+            repository: None,
+            what: String::new(),
+            streamed: false,
+        }
+    }
+
+    pub fn url(mut self, url: Url) -> Self {
+        self.target = Target::Url(url);
+        self
+    }
+
+    pub fn header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    pub fn body(mut self, body: Bytes) -> Self {
+        self.body = Body::Bytes(body);
+        self
+    }
+
+    pub fn scope(mut self, scope: &str) -> Self {
+        self.scopes.add(scope);
+        self
+    }
+
+    pub fn repo(mut self, repository: &'a str) -> Self {
+        self.repository = Some(repository);
+        self
+    }
+
+    pub fn what(mut self, what: impl Into<String>) -> Self {
+        self.what = what.into();
+        self
+    }
+}
+
+/// The shared state of a client.
+pub(crate) struct Inner {
+    pub config: ClientConfig,
+    pub hosts: Mutex<HashMap<String, Arc<Host>>>,
+    pub stats: Stats,
+    /// Upload sessions opened by a mount that did not mount, by (registry, repo, digest).
+    pub pending_uploads: Mutex<HashMap<(String, String, String), Url>>,
+}
+
+/// The host name the API of `registry` is served at.
+pub(crate) fn api_host(registry: &str) -> &str {
+    match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
+    }
+}
+
+impl Inner {
+    /// The state of `registry`, created on first use.
+    pub fn host(&self, registry: &str) -> Result<Arc<Host>, RegistryError> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = hosts.get(registry) {
+            return Ok(Arc::clone(h));
+        }
+        let api = api_host(registry).to_string();
+        let host = Arc::new(Host {
+            name: registry.to_string(),
+            client: tls::build_client(&self.config, registry)?,
+            api,
+            base: tokio::sync::OnceCell::new(),
+            challenge: Mutex::new(None),
+            tokens: Mutex::new(TokenCache::default()),
+            token_lock: tokio::sync::Mutex::new(()),
+            creds: tokio::sync::OnceCell::new(),
+            body_limit: AtomicU64::new(0),
+        });
+        hosts.insert(registry.to_string(), Arc::clone(&host));
+        Ok(host)
+    }
+
+    /// A context for errors about `req` sent to `url`.
+    pub fn context(&self, host: &Host, req: &Request<'_>, url: Option<&Url>) -> RequestContext {
+        RequestContext {
+            registry: host.name.clone(),
+            method: req.method.to_string(),
+            repository: req.repository.map(str::to_string),
+            what: req.what.clone(),
+            url: url.map(redact_url).unwrap_or_default(),
+        }
+    }
+
+    /// The base URL of `host`: https, or for loopback hosts (any host with
+    /// `tls_verify=false`) whichever of https and http answers, decided once with a
+    /// `GET /v2/` whose challenge is remembered.
+    pub async fn base(&self, host: &Host) -> Result<Url, RegistryError> {
+        host.base
+            .get_or_try_init(|| async {
+                let https = parse_base("https", &host.api)?;
+                if self.config.tls_verify && !tls::is_loopback(&host.name) {
+                    return Ok(https);
+                }
+                match self.probe(host, &https).await {
+                    Ok(()) => Ok(https),
+                    Err(e) if e.is_connect() => {
+                        tracing::debug!(host = %host.name, "https failed, trying plain http");
+                        let http = parse_base("http", &host.api)?;
+                        match self.probe(host, &http).await {
+                            Ok(()) => Ok(http),
+                            Err(e) => Err(self.transport_error(host, &http, "GET", e)),
+                        }
+                    }
+                    Err(e) => Err(self.transport_error(host, &https, "GET", e)),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    async fn probe(&self, host: &Host, base: &Url) -> Result<(), reqwest::Error> {
+        let url = base.join("v2/").unwrap_or_else(|_| base.clone());
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let resp = host.client.get(url.clone()).send().await?;
+        tracing::debug!(method = "GET", url = %redact_url(&url), status = resp.status().as_u16(),
+            elapsed_ms = start.elapsed().as_millis() as u64, "probe");
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            self.remember_challenge(host, resp.headers());
+        }
+        Ok(())
+    }
+
+    fn transport_error(
+        &self,
+        host: &Host,
+        url: &Url,
+        method: &str,
+        e: reqwest::Error,
+    ) -> RegistryError {
+        RegistryError::Transport {
+            context: Box::new(RequestContext {
+                registry: host.name.clone(),
+                method: method.to_string(),
+                repository: None,
+                what: String::new(),
+                url: redact_url(url),
+            }),
+            kind: classify(&e),
+            source: e.without_url(),
+        }
+    }
+
+    /// Stores the challenge of a 401 answer; returns it.
+    pub fn remember_challenge(&self, host: &Host, headers: &HeaderMap) -> Option<Challenge> {
+        let challenge = headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(crate::auth::parse_challenge)
+            .max_by_key(|c| matches!(c, Challenge::Bearer { .. }))?;
+        *host.challenge.lock().unwrap_or_else(|e| e.into_inner()) = Some(challenge.clone());
+        Some(challenge)
+    }
+
+    /// The absolute URL of a request target.
+    pub async fn resolve(&self, host: &Host, target: &Target) -> Result<Url, RegistryError> {
+        match target {
+            Target::Url(u) => Ok(u.clone()),
+            Target::Path(p) => {
+                let base = self.base(host).await?;
+                base.join(p.trim_start_matches('/'))
+                    .map_err(|e| RegistryError::Config {
+                        detail: format!("bad request path {p:?}: {e}"),
+                    })
+            }
+        }
+    }
+
+    /// Sends a request with a replayable body, authenticating as needed and retrying per
+    /// the policy. Answers with a status of 400 or more become errors.
+    pub async fn send(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let mut attempt = 1;
+        loop {
+            let result = match self
+                .attempt(host, req, &mut || match &req.body {
+                    Body::Empty => None,
+                    Body::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+                })
+                .await
+            {
+                Ok(resp) => self.check(host, req, resp).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(resp) => return Ok(resp),
+                Err(e) => match self.config.retry.delay_after(attempt, &e) {
+                    Some(delay) => {
+                        tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Sends a request with a replayable body once (authenticating as needed), without
+    /// retries: for steps whose repetition the caller must decide (upload chunks).
+    pub async fn send_once(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let resp = self
+            .attempt(host, req, &mut || match &req.body {
+                Body::Empty => None,
+                Body::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+            })
+            .await?;
+        self.check(host, req, resp).await
+    }
+
+    /// Sends a request once with a streamed body (no retry, and no replay after a 401:
+    /// authenticate with a body-less request first). The caller sets `Content-Length`.
+    pub async fn send_stream(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        stream: ByteStream,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let mut stream = Some(stream);
+        let resp = self
+            .attempt(host, req, &mut || {
+                stream.take().map(reqwest::Body::wrap_stream)
+            })
+            .await;
+        self.check(host, req, resp?).await
+    }
+
+    /// One attempt: sends, and on a 401 obtains credentials or a token and sends once more.
+    async fn attempt(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        body: &mut (dyn FnMut() -> Option<reqwest::Body> + Send),
+    ) -> Result<reqwest::Response, RegistryError> {
+        let url = self.resolve(host, &req.target).await?;
+        let base = self.base(host).await?;
+        let same_host = url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default();
+        let mut authz = if same_host {
+            self.authorization(host, req, None, false).await?
+        } else {
+            None
+        };
+        let mut retried_auth = false;
+        loop {
+            let resp = self
+                .send_raw(
+                    host,
+                    req,
+                    &url,
+                    authz.as_ref().map(|a| a.header.as_str()),
+                    body(),
+                )
+                .await?;
+            if resp.status() != StatusCode::UNAUTHORIZED || !same_host {
+                return Ok(resp);
+            }
+            let challenge = self.remember_challenge(host, resp.headers());
+            let refused_fresh = authz.as_ref().is_some_and(|a| a.fresh);
+            if let Some(a) = &authz {
+                if let Some(t) = &a.token {
+                    host.tokens
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(t);
+                }
+            }
+            // A streamed body cannot be sent twice.
+            let replayable = !req.streamed;
+            if retried_auth || refused_fresh || challenge.is_none() || !replayable {
+                let user = self.credentials(host).await.ok().flatten();
+                let detail = match (&authz, user) {
+                    _ if !replayable => {
+                        "authentication required in the middle of a streamed upload".to_string()
+                    }
+                    (Some(_), Some(c)) => format!("credentials of user {:?} refused", c.username),
+                    (Some(_), None) => "anonymous access refused".to_string(),
+                    (None, _) => {
+                        "the registry asks for an authentication scheme ferry does not speak"
+                            .to_string()
+                    }
+                };
+                return Err(self.auth_error(host, req, &url, resp, detail).await);
+            }
+            retried_auth = true;
+            authz = self
+                .authorization(host, req, challenge.as_ref(), true)
+                .await?;
+            if authz.is_none() {
+                let detail = format!(
+                    "authentication required and no credentials for {}",
+                    host.name
+                );
+                return Err(self.auth_error(host, req, &url, resp, detail).await);
+            }
+        }
+    }
+
+    async fn auth_error(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        url: &Url,
+        resp: reqwest::Response,
+        detail: String,
+    ) -> RegistryError {
+        let status = resp.status().as_u16();
+        let body = read_limited(resp, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        RegistryError::Auth {
+            context: Box::new(self.context(host, req, Some(url))),
+            status: Some(status),
+            detail,
+            errors: parse_error_body(&body),
+        }
+    }
+
+    /// Sends one HTTP request as is; logs it.
+    async fn send_raw(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        url: &Url,
+        authorization: Option<&str>,
+        body: Option<reqwest::Body>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let mut rb = host.client.request(req.method.clone(), url.clone());
+        for (k, v) in &req.headers {
+            rb = rb.header(k, v);
+        }
+        if let Some(a) = authorization {
+            if let Ok(mut v) = HeaderValue::from_str(a) {
+                v.set_sensitive(true);
+                rb = rb.header(http::header::AUTHORIZATION, v);
+            }
+        }
+        match body {
+            Some(b) => rb = rb.body(b),
+            None if matches!(req.method, Method::PUT | Method::POST | Method::PATCH) => {
+                if !req.headers.iter().any(|(k, _)| k == CONTENT_LENGTH) {
+                    rb = rb.header(CONTENT_LENGTH, "0");
+                }
+            }
+            None => {}
+        }
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let result = rb.send().await;
+        let elapsed_ms = start.elapsed().as_millis() as u64;
+        match result {
+            Ok(resp) => {
+                tracing::debug!(method = %req.method, url = %redact_url(url),
+                    status = resp.status().as_u16(), elapsed_ms, "request");
+                Ok(resp)
+            }
+            Err(e) => {
+                tracing::debug!(method = %req.method, url = %redact_url(url), error = %e.without_url_ref(),
+                    elapsed_ms, "request failed");
+                Err(RegistryError::Transport {
+                    context: Box::new(self.context(host, req, Some(url))),
+                    kind: classify(&e),
+                    source: e.without_url(),
+                })
+            }
+        }
+    }
+
+    /// Turns an answer with a status of 400 or more into an error.
+    pub async fn check(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        resp: reqwest::Response,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let status = resp.status();
+        if status.as_u16() < 400 {
+            return Ok(resp);
+        }
+        let url = resp.url().clone();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = if req.method == Method::HEAD {
+            Vec::new()
+        } else {
+            read_limited(resp, ERROR_BODY_LIMIT)
+                .await
+                .unwrap_or_default()
+        };
+        Err(RegistryError::Status {
+            context: Box::new(self.context(host, req, Some(&url))),
+            status: status.as_u16(),
+            errors: parse_error_body(&body),
+            retry_after,
+        })
+    }
+}
+
+/// Extension to display a reqwest error without its URL.
+trait WithoutUrlRef {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrlRef for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut s = String::new();
+        let mut cur: Option<&dyn std::error::Error> = Some(self);
+        let mut first = true;
+        while let Some(e) = cur {
+            let text = if first {
+                match self.url() {
+                    Some(u) => e.to_string().replace(&format!(" ({u})"), ""),
+                    None => e.to_string(),
+                }
+            } else {
+                e.to_string()
+            };
+            if !first {
+                s.push_str(": ");
+            }
+            s.push_str(&text);
+            first = false;
+            cur = e.source();
+        }
+        s
+    }
+}
+
+fn parse_base(scheme: &str, api: &str) -> Result<Url, RegistryError> {
+    Url::parse(&format!("{scheme}://{api}/")).map_err(|e| RegistryError::Config {
+        detail: format!("bad registry name {api:?}: {e}"),
+    })
+}
+
+/// The class of a reqwest failure.
+pub(crate) fn classify(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    if e.is_redirect() {
+        return TransportKind::Redirect;
+    }
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_too_large() {
+                return TransportKind::Protocol;
+            }
+        }
+        cur = err.source();
+    }
+    if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Io
+    }
+}
+
+/// Reads a whole answer body, refusing more than `limit` bytes.
+pub(crate) async fn read_limited(
+    resp: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, ReadError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut out = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(ReadError::Http)?;
+        if out.len() as u64 + chunk.len() as u64 > limit {
+            return Err(ReadError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Why reading a body failed.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    TooLarge,
+    Http(reqwest::Error),
+}
+
+impl Inner {
+    /// Reads a body of at most `limit` bytes, with errors in terms of `req`.
+    pub async fn body(
+        &self,
+        host: &Host,
+        req: &Request<'_>,
+        resp: reqwest::Response,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let url = resp.url().clone();
+        read_limited(resp, limit).await.map_err(|e| {
+            let context = Box::new(self.context(host, req, Some(&url)));
+            match e {
+                ReadError::TooLarge => RegistryError::TooLarge { context, limit },
+                ReadError::Http(e) => RegistryError::Transport {
+                    context,
+                    kind: classify(&e),
+                    source: e.without_url(),
+                },
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_urls() {
+        let u = Url::parse(
+            "https://bob:pw@s3.example.com/blob?X-Amz-Signature=abc&digest=sha256:1&n=5",
+        )
+        .unwrap();
+        let r = redact_url(&u);
+        assert!(
+            !r.contains("bob") && !r.contains("pw") && !r.contains("abc"),
+            "{r}"
+        );
+        assert!(r.contains("digest=sha256%3A1") && r.contains("n=5"), "{r}");
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("quay.io"), "quay.io");
+    }
+}
