@@ -49,14 +49,11 @@ impl SourceUrl {
             url: url.to_string(),
             reason,
         };
-        let backend = url
-            .split_once(':')
-            .map(|(b, rest)| (b, rest))
-            .filter(|(b, _)| {
-                b.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                    && b.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            });
+        let backend = url.split_once(':').filter(|(b, _)| {
+            b.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && b.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
         let Some((backend, rest)) = backend else {
             if is_items_path(url) {
                 return Ok(SourceUrl::File(PathBuf::from(url)));
@@ -102,16 +99,23 @@ impl fmt::Display for SourceUrl {
         match self {
             SourceUrl::File(p) => write!(f, "file:{}", p.display()),
             SourceUrl::Registry(p) => {
-                let images: Vec<String> = p.images.iter().map(|r| r.to_string()).collect();
-                write!(f, "registry:?image={}", images.join(","))?;
+                let list = |values: &mut dyn Iterator<Item = String>| {
+                    values
+                        .map(|v| percent_encode(&v))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let images = list(&mut p.images.iter().map(|r| r.to_string()));
+                write!(f, "registry:?image={images}")?;
                 if !p.dest.is_empty() {
-                    write!(f, "&dest={}", p.dest.join(","))?;
+                    write!(f, "&dest={}", list(&mut p.dest.iter().cloned()))?;
                 }
                 if !p.dest_signing_keys.is_empty() {
-                    write!(f, "&dest_signing_key={}", p.dest_signing_keys.join(","))?;
+                    let keys = list(&mut p.dest_signing_keys.iter().cloned());
+                    write!(f, "&dest_signing_key={keys}")?;
                 }
                 if let Some(name) = &p.product_name {
-                    write!(f, "&product_name={name}")?;
+                    write!(f, "&product_name={}", percent_encode(name))?;
                 }
                 Ok(())
             }
@@ -174,6 +178,19 @@ fn parse_registry(rest: &str) -> Result<RegistrySourceParams, String> {
         return Err("the registry backend needs image=HOST/REPO:TAG (one or more)".into());
     }
     Ok(params)
+}
+
+/// Escapes what [`percent_decode`] and the query syntax would read differently.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Decodes `%XX` escapes and `+` (a space); refuses malformed escapes and non-UTF-8.
