@@ -298,10 +298,22 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsE
         .get("name")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
-    let type_error = |e: serde_json::Error| bad(name.clone(), format!("{class}: {e}"));
+    let mut fields = fields;
+    drop_nulls(&mut fields, false);
+    let type_error = |e: serde_json::Error| {
+        let reason = e.to_string();
+        let scalar = reason
+            .starts_with("invalid type")
+            .then(|| misplaced_scalar(&fields, ""))
+            .flatten();
+        bad(
+            name.clone(),
+            scalar.unwrap_or_else(|| format!("{class}: {reason}")),
+        )
+    };
     match class.as_str() {
         "ContainerImagePushItem" | "SourceContainerImagePushItem" => {
-            let raw: RawImage = serde_json::from_value(fields).map_err(type_error)?;
+            let raw = RawImage::deserialize(&fields).map_err(type_error)?;
             let (common, image) = raw.into_parts()?;
             Ok(if class == "ContainerImagePushItem" {
                 PushItem::ContainerImage(ContainerImagePushItem { common, image })
@@ -310,7 +322,7 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsE
             })
         }
         "OperatorManifestPushItem" => {
-            let raw: RawOperator = serde_json::from_value(fields).map_err(type_error)?;
+            let raw = RawOperator::deserialize(&fields).map_err(type_error)?;
             Ok(PushItem::OperatorManifest(raw.into_item()?))
         }
         other => Err(bad(
@@ -320,5 +332,51 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsE
                 ITEM_CLASSES.join(", ")
             ),
         )),
+    }
+}
+
+/// Drops `null` fields of items, pull info and specs, so that `null` means "absent"
+/// (`dest: null` is an empty list); values inside `labels` are left alone.
+fn drop_nulls(value: &mut serde_json::Value, in_labels: bool) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if !in_labels {
+                map.retain(|_, v| !v.is_null());
+            }
+            for (key, v) in map.iter_mut() {
+                drop_nulls(v, !in_labels && key == "labels");
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(|v| drop_nulls(v, false)),
+        _ => {}
+    }
+}
+
+/// After a type error: the first number or boolean where a string belongs, with its field
+/// path. Such values are refused rather than converted, since YAML's `1.10` would silently
+/// become `1.1`. `build_info.id` is the only numeric field.
+fn misplaced_scalar(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => map.iter().find_map(|(key, v)| {
+            if key == "id" && path.ends_with("build_info") {
+                return None;
+            }
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            misplaced_scalar(v, &child)
+        }),
+        Value::Array(list) => list
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| misplaced_scalar(v, &format!("{path}[{i}]"))),
+        Value::Number(_) | Value::Bool(_) => Some(format!(
+            "field {path}: expected a string, found {value} (quote it)"
+        )),
+        Value::Null | Value::String(_) => None,
     }
 }

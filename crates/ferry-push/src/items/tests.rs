@@ -447,6 +447,34 @@ fn bad_documents() {
             ),
             r#"item "op": field sha256sum: expected 64 lowercase hex digits, found 3"#,
         ),
+        (
+            yaml_entry(
+                "ContainerImagePushItem",
+                &format!("    name: a\n    source_tags: [1.10]\n{PULL_INFO}"),
+            ),
+            r#"item 0 ("a"): field source_tags[0]: expected a string, found 1.1 (quote it)"#,
+        ),
+        (
+            yaml_entry(
+                "ContainerImagePushItem",
+                &format!("    name: a\n    labels: {{v: 2}}\n{PULL_INFO}"),
+            ),
+            r#"item 0 ("a"): field labels.v: expected a string, found 2"#,
+        ),
+        (
+            yaml_entry(
+                "ContainerImagePushItem",
+                &format!("    name: a\n    labels: {{v: null}}\n{PULL_INFO}"),
+            ),
+            r#"item 0 ("a"): ContainerImagePushItem: invalid type: null, expected a string"#,
+        ),
+        (
+            yaml_entry(
+                "OperatorManifestPushItem",
+                "    name: op\n    build_info: {name: a, version: '1', release: '1', id: x}\n",
+            ),
+            r#"item 0 ("op"): OperatorManifestPushItem: invalid type: string "x""#,
+        ),
         ("- 42\n".to_string(), "item 0: expected a one-key map"),
         (
             "- {A: {}, B: {}}\n".to_string(),
@@ -474,6 +502,18 @@ fn bad_documents() {
             .starts_with(r#"item 0 ("n"): unknown item class"#),
         "{err}"
     );
+}
+
+#[test]
+fn nulls_mean_absent() {
+    let doc = format!(
+        "- ContainerImagePushItem:\n    name: a\n    dest: null\n    src: null\n    labels: null\n    source_tags: null\n    state: null\n    build_info: {{name: a, version: '1', release: '2', id: 7}}\n{PULL_INFO}"
+    );
+    let items = read_items_yaml(&doc).unwrap();
+    let image = items[0].as_container_image().unwrap();
+    assert!(image.dest().is_empty() && image.labels().is_empty() && image.src().is_none());
+    assert_eq!(image.state(), PushItemState::Pending);
+    assert_eq!(image.build_info().unwrap().id, Some(7));
 }
 
 #[test]
