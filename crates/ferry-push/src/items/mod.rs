@@ -25,4 +25,6 @@ pub use source::{RegistrySourceParams, SourceUrl, load_file_source};
 pub use state::{BuildInfo, PushItemState};
 
 #[cfg(test)]
+mod source_tests;
+#[cfg(test)]
 mod tests;
