@@ -1,1 +1,27 @@
-//! Placeholder.
+//! Image sources and destinations (a registry repository, an OCI layout) and the copy
+//! engine that moves images between them: concurrent, streaming, verified, and never
+//! leaving a tag on an incomplete image.
+
+mod cached;
+mod check;
+mod engine;
+mod error;
+mod layout;
+mod location;
+mod registry;
+mod stats;
+mod sync;
+mod traits;
+mod verify;
+
+pub use cached::CachedSource;
+pub use check::{CheckReport, Problem, check};
+pub use engine::{CopyEngine, CopyOptions, CopyOutcome};
+pub use error::{CopyError, Result};
+pub use layout::{OciLayout, REF_NAME};
+pub use location::{AnyImage, Location};
+pub use registry::RegistryRepo;
+pub use stats::{BlobAction, NoProgress, Progress, Stats, StatsSnapshot};
+pub use sync::{SyncItem, sync};
+pub use traits::{ImageDestination, ImageSource, RepoId};
+pub use verify::verifying;

@@ -2,6 +2,11 @@
 //! tag and untag workflows.
 
 pub mod items;
+pub mod merge;
+pub mod plan;
+pub mod registry_source;
+pub mod settings;
+pub mod workflows;
 
 pub use items::{
     BuildInfo, ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImagePushItem,

@@ -20,8 +20,11 @@ pub use item::{ITEM_CLASSES, PushItem};
 pub use pullspec::{
     ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImageTagPullSpec,
 };
-pub use serial::{read_items_json, read_items_yaml, write_items_json, write_items_yaml};
-pub use source::{RegistrySourceParams, SourceUrl, load_file_source};
+pub use serial::{
+    LenientEntry, read_items_json, read_items_json_lenient, read_items_yaml,
+    read_items_yaml_lenient, write_items_json, write_items_yaml,
+};
+pub use source::{RegistrySourceParams, SourceUrl, load_file_source, load_file_source_lenient};
 pub use state::{BuildInfo, PushItemState};
 
 #[cfg(test)]

@@ -254,6 +254,52 @@ pub fn write_items_json(items: &[PushItem]) -> String {
     out
 }
 
+/// One entry of a document read leniently: the item, or why it is invalid together with
+/// the entry's `name` when it has one.
+pub type LenientEntry = Result<PushItem, (Option<String>, ItemsError)>;
+
+/// Reads the YAML form entry by entry: a malformed document is an error, an invalid entry
+/// is returned as such (so a push can report it INVALID and push the rest).
+pub fn read_items_yaml_lenient(text: &str) -> Result<Vec<LenientEntry>, ItemsError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
+    read_document_lenient(doc)
+}
+
+/// Reads the JSON form entry by entry (see [`read_items_yaml_lenient`]).
+pub fn read_items_json_lenient(text: &str) -> Result<Vec<LenientEntry>, ItemsError> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
+    read_document_lenient(doc)
+}
+
+fn read_document_lenient(doc: serde_json::Value) -> Result<Vec<LenientEntry>, ItemsError> {
+    let entries = match doc {
+        serde_json::Value::Array(entries) => entries,
+        serde_json::Value::Null => return Ok(Vec::new()),
+        _ => {
+            return Err(ItemsError::InvalidDocument {
+                reason: "expected a list of items, each a one-key map from class name to fields"
+                    .into(),
+            });
+        }
+    };
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let name = entry
+                .as_object()
+                .and_then(|m| m.values().next())
+                .and_then(|f| f.get("name"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+            read_entry(index, entry).map_err(|e| (name, e))
+        })
+        .collect())
+}
+
 fn read_document(doc: serde_json::Value) -> Result<Vec<PushItem>, ItemsError> {
     let entries = match doc {
         serde_json::Value::Array(entries) => entries,

@@ -15,6 +15,7 @@ use std::str::FromStr;
 
 use ferry_image::Reference;
 
+use super::serial::{LenientEntry, read_items_json_lenient, read_items_yaml_lenient};
 use super::{ItemsError, PushItem, read_items_json, read_items_yaml};
 
 /// The backends pushsource has that need a service ferry cannot reach.
@@ -239,6 +240,28 @@ pub fn load_file_source(path: impl AsRef<Path>) -> Result<Vec<PushItem>, ItemsEr
         read_items_yaml(&text)
     };
     items.map_err(|e| ItemsError::File {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
+/// Loads a `file:` source entry by entry: the file must be readable and a list, but an
+/// invalid entry comes back as such instead of failing the whole file.
+pub fn load_file_source_lenient(path: impl AsRef<Path>) -> Result<Vec<LenientEntry>, ItemsError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| ItemsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let entries = if is_json {
+        read_items_json_lenient(&text)
+    } else {
+        read_items_yaml_lenient(&text)
+    };
+    entries.map_err(|e| ItemsError::File {
         path: path.to_path_buf(),
         source: Box::new(e),
     })

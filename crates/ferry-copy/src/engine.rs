@@ -1,0 +1,445 @@
+//! The copy engine: children before parents, ask before sending, every blob once.
+//!
+//! One engine serves a whole run (a copy, a sync, a push): its blob deduplication, its
+//! knowledge of where a blob already lives in a destination registry (for mounts) and its
+//! transfer limits are shared by every image the run copies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ferry_image::{
+    Descriptor, Digest, ImageConfig, IndexManifest, Manifest, MediaType, Platform, RawManifest,
+    Target,
+};
+use ferry_registry::{BlobOpener, ByteStream, RegistryError};
+use futures_util::future::{BoxFuture, try_join_all};
+use serde::Serialize;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::error::ResultExt;
+use crate::stats::{BlobAction, NoProgress, Progress, Stats, StatsSnapshot};
+use crate::traits::{ImageDestination, ImageSource, RepoId};
+use crate::verify::verifying;
+use crate::{CopyError, Result};
+
+/// Blobs below this size take a slot of their own pool, so a few large layers never keep
+/// configs and small layers waiting.
+const SMALL_BLOB: u64 = 1024 * 1024;
+/// Largest config blob read whole (platform checks).
+const MAX_CONFIG: u64 = 16 * 1024 * 1024;
+
+/// How a copy is run.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Concurrent blob transfers (large and small blobs each get this many slots).
+    pub jobs: usize,
+    /// Platforms to copy from a list; empty copies every platform. One platform copies
+    /// that image manifest alone; several give a filtered list.
+    pub platforms: Vec<Platform>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            jobs: 8,
+            platforms: Vec::new(),
+        }
+    }
+}
+
+/// The result of copying one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyOutcome {
+    /// Digest of the top-level manifest written (or found).
+    pub digest: Digest,
+    /// Its media type.
+    pub media_type: MediaType,
+    /// Whether the destination changed (false: the tag already held this digest).
+    pub changed: bool,
+}
+
+type BlobCell = Arc<OnceCell<std::result::Result<BlobAction, Arc<CopyError>>>>;
+
+/// The engine. Create one per run and share it (`&CopyEngine` is enough).
+pub struct CopyEngine {
+    options: CopyOptions,
+    large: Semaphore,
+    small: Semaphore,
+    blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
+    placed: Mutex<HashMap<(String, Digest), RepoId>>,
+    stats: Stats,
+    progress: Arc<dyn Progress>,
+}
+
+impl CopyEngine {
+    /// An engine with these options and no progress display.
+    pub fn new(options: CopyOptions) -> Self {
+        CopyEngine::with_progress(options, Arc::new(NoProgress))
+    }
+
+    /// An engine that reports progress to `progress`.
+    pub fn with_progress(options: CopyOptions, progress: Arc<dyn Progress>) -> Self {
+        let jobs = options.jobs.max(1);
+        CopyEngine {
+            large: Semaphore::new(jobs),
+            small: Semaphore::new(jobs),
+            options,
+            blobs: Mutex::new(HashMap::new()),
+            placed: Mutex::new(HashMap::new()),
+            stats: Stats::default(),
+            progress,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &CopyOptions {
+        &self.options
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    pub(crate) fn raw_stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The progress observer.
+    pub fn progress(&self) -> &Arc<dyn Progress> {
+        &self.progress
+    }
+
+    /// Copies the image `src_target` of `src` to `dest`, under `dest_tag` when given
+    /// (otherwise by digest). Applies the platform filter of the options.
+    pub async fn copy<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        src_target: &Target,
+        dest: &D,
+        dest_tag: Option<&str>,
+    ) -> Result<CopyOutcome> {
+        let what = || {
+            format!(
+                "copying {}:{} to {}",
+                src.describe(),
+                src_target,
+                dest.describe()
+            )
+        };
+        let raw = src.manifest(src_target).await.ctx(what)?;
+        let top = self.select_platforms(src, raw).await.ctx(what)?;
+        self.copy_top(src, top, dest, dest_tag).await.ctx(what)
+    }
+
+    /// Copies an already-fetched top-level manifest and its tree, then sets `dest_tag`.
+    pub async fn copy_top<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        top: RawManifest,
+        dest: &D,
+        dest_tag: Option<&str>,
+    ) -> Result<CopyOutcome> {
+        let name = match dest_tag {
+            Some(t) => format!("{}:{}", dest.describe(), t),
+            None => format!("{}@{}", dest.describe(), top.digest()),
+        };
+        let outcome = |changed| CopyOutcome {
+            digest: top.digest().clone(),
+            media_type: top.media_type().clone(),
+            changed,
+        };
+        if let Some(tag) = dest_tag
+            && dest.resolve_tag(tag).await?.as_ref() == Some(top.digest())
+        {
+            Stats::add(&self.stats.images_unchanged, 1);
+            self.progress.image_finished(&name, top.digest(), false);
+            return Ok(outcome(false));
+        }
+        let present = self.copy_children(src, &top, dest).await?;
+        match dest_tag {
+            Some(tag) => {
+                dest.put_manifest(&top, &Target::Tag(tag.to_string()))
+                    .await?;
+                Stats::add(&self.stats.manifests_written, 1);
+            }
+            None if !present => {
+                dest.put_untagged(&top).await?;
+                Stats::add(&self.stats.manifests_written, 1);
+            }
+            None => {}
+        }
+        Stats::add(&self.stats.images_copied, 1);
+        self.progress.image_finished(&name, top.digest(), true);
+        Ok(outcome(true))
+    }
+
+    /// Copies everything `manifest` needs (child manifests and blobs) to `dest`, but not
+    /// `manifest` itself. Returns whether `manifest` was already present (then nothing
+    /// below it was copied).
+    pub async fn copy_children<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        manifest: &RawManifest,
+        dest: &D,
+    ) -> Result<bool> {
+        if dest.has_manifest(manifest.digest()).await? {
+            Stats::add(&self.stats.manifests_present, 1);
+            return Ok(true);
+        }
+        match manifest.parse()? {
+            Manifest::Index(index) => {
+                try_join_all(
+                    index
+                        .manifests
+                        .iter()
+                        .filter(|c| c.media_type.is_manifest())
+                        .map(|c| self.copy_child(src, c, dest)),
+                )
+                .await?;
+            }
+            image => {
+                try_join_all(image.blobs().iter().map(|b| self.copy_blob(src, b, dest))).await?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Copies one child manifest (and its tree) by digest.
+    fn copy_child<'a, S: ImageSource, D: ImageDestination>(
+        &'a self,
+        src: &'a S,
+        child: &'a Descriptor,
+        dest: &'a D,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let what = || format!("image {}", child.digest);
+            if dest.has_manifest(&child.digest).await.ctx(what)? {
+                Stats::add(&self.stats.manifests_present, 1);
+                return Ok(());
+            }
+            let raw = src
+                .manifest(&Target::Digest(child.digest.clone()))
+                .await
+                .ctx(what)?;
+            let present = self.copy_children(src, &raw, dest).await.ctx(what)?;
+            if !present {
+                dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
+                    .await
+                    .ctx(what)?;
+                Stats::add(&self.stats.manifests_written, 1);
+            }
+            Ok(())
+        })
+    }
+
+    /// Copies one blob unless the destination has it, once per destination per run.
+    pub async fn copy_blob<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        desc: &Descriptor,
+        dest: &D,
+    ) -> Result<BlobAction> {
+        let key = (dest.dedup_key(), desc.digest.clone());
+        let cell = self
+            .blobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let mut did_it = false;
+        let result = cell
+            .get_or_init(|| async {
+                did_it = true;
+                self.copy_blob_once(src, desc, dest).await.map_err(Arc::new)
+            })
+            .await;
+        match result {
+            Ok(action) if did_it => Ok(*action),
+            Ok(_) => Ok(BlobAction::Skipped),
+            Err(e) => {
+                // Forget the failure so that a retry of the run tries again.
+                let mut map = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
+                if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                    map.remove(&key);
+                }
+                Err(CopyError::Shared(e.clone()).context(format!("blob {}", desc.digest)))
+            }
+        }
+    }
+
+    async fn copy_blob_once<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        desc: &Descriptor,
+        dest: &D,
+    ) -> Result<BlobAction> {
+        if dest.has_blob(&desc.digest).await? {
+            Stats::add(&self.stats.blobs_skipped, 1);
+            self.progress
+                .blob_finished(&desc.digest, BlobAction::Skipped);
+            return Ok(BlobAction::Skipped);
+        }
+        if let Some(to) = dest.repo_id() {
+            let mut candidates: Vec<RepoId> = Vec::new();
+            if let Some(from) = src.repo_id().filter(|f| f.registry == to.registry) {
+                candidates.push(from);
+            }
+            if let Some(from) = self
+                .placed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(to.registry.clone(), desc.digest.clone()))
+            {
+                candidates.push(from.clone());
+            }
+            for from in candidates.iter().filter(|f| f.repository != to.repository) {
+                if dest.mount_blob(&desc.digest, from).await? {
+                    self.remember(&to, &desc.digest);
+                    Stats::add(&self.stats.blobs_mounted, 1);
+                    self.progress
+                        .blob_finished(&desc.digest, BlobAction::Mounted);
+                    return Ok(BlobAction::Mounted);
+                }
+            }
+        }
+        let mut desc = desc.clone();
+        let known_size = if desc.size > 0 {
+            Some(desc.size)
+        } else {
+            let size = src.blob_size(&desc.digest).await?;
+            desc.size = size.unwrap_or(0);
+            size
+        };
+        let pool = if desc.size < SMALL_BLOB {
+            &self.small
+        } else {
+            &self.large
+        };
+        let _permit = pool.acquire().await.expect("semaphore never closed");
+        self.progress.blob_started(&desc.digest, desc.size);
+        let opener = VerifyingOpener {
+            src,
+            digest: desc.digest.clone(),
+            size: known_size,
+            progress: self.progress.clone(),
+        };
+        dest.put_blob(&desc, &opener).await?;
+        if let Some(to) = dest.repo_id() {
+            self.remember(&to, &desc.digest);
+        }
+        Stats::add(&self.stats.blobs_copied, 1);
+        Stats::add(&self.stats.bytes_copied, desc.size);
+        self.progress
+            .blob_finished(&desc.digest, BlobAction::Copied);
+        Ok(BlobAction::Copied)
+    }
+
+    fn remember(&self, at: &RepoId, digest: &Digest) {
+        self.placed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((at.registry.clone(), digest.clone()))
+            .or_insert_with(|| at.clone());
+    }
+
+    /// Applies the platform filter: all platforms (as is), one (that image manifest), or
+    /// several (a filtered list, serialized deterministically).
+    pub async fn select_platforms<S: ImageSource>(
+        &self,
+        src: &S,
+        raw: RawManifest,
+    ) -> Result<RawManifest> {
+        let wanted = &self.options.platforms;
+        if wanted.is_empty() {
+            return Ok(raw);
+        }
+        match raw.parse()? {
+            Manifest::Index(index) => {
+                let chosen: Vec<&Descriptor> = index
+                    .manifests
+                    .iter()
+                    .filter(|d| {
+                        d.platform
+                            .as_ref()
+                            .is_some_and(|p| wanted.iter().any(|w| w.matches(p)))
+                    })
+                    .collect();
+                for w in wanted {
+                    if !chosen
+                        .iter()
+                        .any(|d| d.platform.as_ref().is_some_and(|p| w.matches(p)))
+                    {
+                        return Err(CopyError::NotFound {
+                            what: format!("platform {w}"),
+                            location: format!("the list {}", raw.digest()),
+                        });
+                    }
+                }
+                if wanted.len() == 1 {
+                    let d = chosen[0];
+                    return src.manifest(&Target::Digest(d.digest.clone())).await;
+                }
+                let mut filtered = IndexManifest {
+                    manifests: Vec::new(),
+                    ..index.clone()
+                };
+                filtered.manifests = chosen.into_iter().cloned().collect();
+                Ok(filtered.to_raw()?)
+            }
+            Manifest::Image(image) => {
+                let config =
+                    ImageConfig::parse(&src.blob_bytes(&image.config.digest, MAX_CONFIG).await?)?;
+                let have = config.platform();
+                if wanted.iter().any(|w| w.matches(&have)) {
+                    Ok(raw)
+                } else {
+                    Err(CopyError::NotFound {
+                        what: format!(
+                            "platform {}",
+                            wanted
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        location: format!("the single-platform image {} ({have})", raw.digest()),
+                    })
+                }
+            }
+            Manifest::Schema1(_) => Ok(raw),
+        }
+    }
+}
+
+/// Opens the source blob and verifies it while it streams; re-opened on each retry.
+struct VerifyingOpener<'a, S> {
+    src: &'a S,
+    digest: Digest,
+    size: Option<u64>,
+    progress: Arc<dyn Progress>,
+}
+
+impl<S: ImageSource> BlobOpener for VerifyingOpener<'_, S> {
+    fn open(&self) -> BoxFuture<'_, std::result::Result<ByteStream, RegistryError>> {
+        Box::pin(async move {
+            match self.src.blob(&self.digest).await {
+                Ok((_, stream)) => Ok(verifying(
+                    stream,
+                    self.digest.clone(),
+                    self.size,
+                    Some(self.progress.clone()),
+                )),
+                // The source failed to open: hand the failure to the upload as the first
+                // item of the stream, keeping the copy error inside.
+                Err(e) => {
+                    let err = std::io::Error::other(e);
+                    let s: ByteStream =
+                        Box::pin(futures_util::stream::once(async move { Err(err) }));
+                    Ok(s)
+                }
+            }
+        })
+    }
+}

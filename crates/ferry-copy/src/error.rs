@@ -1,0 +1,132 @@
+//! Errors of the copy engine.
+
+use std::sync::Arc;
+
+use ferry_image::{Digest, ImageError};
+use ferry_registry::RegistryError;
+
+/// Why a copy failed. Each variant keeps its cause; [`CopyError::Context`] adds what ferry
+/// was doing (which image, which blob) around it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    /// The registry refused or failed a request.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Bad image content (manifest, digest, reference).
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// Reading or writing an OCI layout failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An OCI layout that is not valid.
+    #[error("OCI layout {path}: {reason}")]
+    Layout {
+        /// The layout directory.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A manifest or tag that does not exist.
+    #[error("{what} not found in {location}")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+        /// Where.
+        location: String,
+    },
+    /// Content that streamed with another digest than the one asked for.
+    #[error("blob {expected} arrived with digest {actual}: the source served wrong bytes")]
+    BlobDigestMismatch {
+        /// The digest asked for.
+        expected: Digest,
+        /// The digest of what arrived.
+        actual: Digest,
+    },
+    /// A request that cannot be carried out as asked.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The same failure shared by several waiters (a deduplicated blob copy).
+    #[error(transparent)]
+    Shared(Arc<CopyError>),
+    /// A failure with what ferry was doing when it happened.
+    #[error("{context}: {source}")]
+    Context {
+        /// What ferry was doing.
+        context: String,
+        /// The cause.
+        #[source]
+        source: Box<CopyError>,
+    },
+}
+
+impl CopyError {
+    /// Wraps the error with what was being done.
+    pub fn context(self, context: impl Into<String>) -> CopyError {
+        CopyError::Context {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The innermost copy error (through context and sharing).
+    pub fn root(&self) -> &CopyError {
+        match self {
+            CopyError::Context { source, .. } => source.root(),
+            CopyError::Shared(e) => e.root(),
+            e => e,
+        }
+    }
+
+    /// Whether the failure is a missing manifest, tag or repository.
+    pub fn is_not_found(&self) -> bool {
+        match self.root() {
+            CopyError::NotFound { .. } => true,
+            CopyError::Registry(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether trying again could succeed (connection errors, 5xx, 429).
+    pub fn is_retryable(&self) -> bool {
+        match self.root() {
+            CopyError::Registry(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Whether credentials were missing or refused.
+    pub fn is_auth(&self) -> bool {
+        match self.root() {
+            CopyError::Registry(e) => e.is_auth(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> CopyError {
+        CopyError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T, E = CopyError> = std::result::Result<T, E>;
+
+/// Adds context to results.
+pub(crate) trait ResultExt<T> {
+    fn ctx(self, f: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<CopyError>> ResultExt<T> for std::result::Result<T, E> {
+    fn ctx(self, f: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| e.into().context(f()))
+    }
+}

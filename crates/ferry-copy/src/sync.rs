@@ -1,0 +1,78 @@
+//! `sync`: every tag of a repository, concurrently, skipping what is already there.
+
+use ferry_image::Target;
+use futures_util::StreamExt;
+
+use crate::engine::{CopyEngine, CopyOutcome};
+use crate::error::ResultExt;
+use crate::stats::Stats;
+use crate::traits::{ImageDestination, ImageSource};
+use crate::{CopyError, Result};
+
+/// The result of syncing one tag.
+#[derive(Debug)]
+pub struct SyncItem {
+    /// The tag.
+    pub tag: String,
+    /// What happened.
+    pub result: Result<CopyOutcome>,
+}
+
+/// Copies each of `tags` from `src` to `dest` (same tag), `images` at a time. A tag whose
+/// destination already holds the source digest costs one HEAD at each side.
+pub async fn sync<S: ImageSource, D: ImageDestination>(
+    engine: &CopyEngine,
+    src: &S,
+    dest: &D,
+    tags: Vec<String>,
+    images: usize,
+) -> Vec<SyncItem> {
+    let filtered = !engine.options().platforms.is_empty();
+    let mut out: Vec<SyncItem> = futures_util::stream::iter(tags)
+        .map(|tag| async move {
+            let result = sync_one(engine, src, dest, &tag, filtered).await;
+            SyncItem { tag, result }
+        })
+        .buffer_unordered(images.max(1))
+        .collect()
+        .await;
+    out.sort_by(|a, b| a.tag.cmp(&b.tag));
+    out
+}
+
+async fn sync_one<S: ImageSource, D: ImageDestination>(
+    engine: &CopyEngine,
+    src: &S,
+    dest: &D,
+    tag: &str,
+    filtered: bool,
+) -> Result<CopyOutcome> {
+    let target = Target::Tag(tag.to_string());
+    if !filtered {
+        let what = || format!("tag {tag}");
+        let (have, want) =
+            futures_util::future::join(dest.resolve_tag(tag), src.resolve(&target)).await;
+        let want = want.ctx(what)?.ok_or_else(|| CopyError::NotFound {
+            what: format!("tag {tag}"),
+            location: src.describe(),
+        })?;
+        if have.ctx(what)?.as_ref() == Some(&want.digest) {
+            Stats::add(&engine_stats(engine).images_unchanged, 1);
+            engine.progress().image_finished(
+                &format!("{}:{tag}", dest.describe()),
+                &want.digest,
+                false,
+            );
+            return Ok(CopyOutcome {
+                digest: want.digest,
+                media_type: want.media_type,
+                changed: false,
+            });
+        }
+    }
+    engine.copy(src, &target, dest, Some(tag)).await
+}
+
+fn engine_stats(engine: &CopyEngine) -> &Stats {
+    engine.raw_stats()
+}

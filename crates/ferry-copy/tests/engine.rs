@@ -1,0 +1,179 @@
+//! The engine's promises, counted at the registry: every blob once, nothing re-sent,
+//! wrong bytes never tagged.
+
+mod common;
+
+use common::{client_for, repo};
+use ferry_copy::{CopyEngine, CopyOptions, ImageDestination, sync};
+use ferry_image::Target;
+use ferry_testkit::images::{self, Format, ImageSpec};
+use ferry_testkit::proxy::FaultProxy;
+use ferry_testkit::{Registry, skopeo};
+
+fn tag(t: &str) -> Target {
+    Target::Tag(t.to_string())
+}
+
+/// Twelve builds of four arches sharing a base layer per arch, as in the S2 scenario.
+fn builds(reg: &Registry, n: u64) -> Vec<images::TestIndex> {
+    (0..n)
+        .map(|b| {
+            let specs: Vec<ImageSpec> = ["amd64", "arm64", "ppc64le", "s390x"]
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    ImageSpec::new(a, 1000 + b * 10 + i as u64)
+                        .layers(&[64 * 1024, 8 * 1024])
+                        .shared_base(500 + i as u64)
+                })
+                .collect();
+            let idx = images::index(&specs, Format::Oci);
+            images::push_index(reg, "s/app", Some(&format!("b{b}")), &idx);
+            idx
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sync_uploads_each_shared_blob_once_then_nothing() {
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let idxs = builds(&src, 6);
+    let mut unique = std::collections::HashSet::new();
+    for idx in &idxs {
+        for img in &idx.images {
+            for b in img.blobs() {
+                unique.insert(b.digest.clone());
+            }
+        }
+    }
+    let c = client_for(&[&src, &dst]);
+    let engine = CopyEngine::new(CopyOptions::default());
+    let tags: Vec<String> = (0..6).map(|b| format!("b{b}")).collect();
+    let (s, d) = (repo(&c, &src, "s/app"), repo(&c, &dst, "m/app"));
+    let mark = dst.mark();
+    let results = sync(&engine, &s, &d, tags.clone(), 6).await;
+    assert!(results.iter().all(|r| r.result.is_ok()), "{results:?}");
+    dst.settle();
+    let uploads = dst.count_since(mark, "PUT", "/blobs/uploads/");
+    assert_eq!(
+        uploads,
+        unique.len(),
+        "each distinct blob uploaded exactly once"
+    );
+    assert_eq!(engine.stats().blobs_copied as usize, unique.len());
+    for (t, idx) in tags.iter().zip(&idxs) {
+        assert_eq!(
+            skopeo::inspect_raw(&dst, &format!("m/app:{t}")),
+            idx.manifest
+        );
+    }
+
+    // Again: nothing to do, no writes, about one request per tag at each side.
+    let engine = CopyEngine::new(CopyOptions::default());
+    let mark = dst.mark();
+    let results = sync(&engine, &s, &d, tags.clone(), 6).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.result.as_ref().is_ok_and(|o| !o.changed))
+    );
+    dst.settle();
+    let after = dst.requests_since(mark);
+    assert!(
+        after
+            .iter()
+            .all(|r| r.method == "HEAD" || r.method == "GET" && r.path == "/v2/"),
+        "{after:?}"
+    );
+    assert!(after.iter().filter(|r| r.method == "HEAD").count() <= tags.len());
+}
+
+#[tokio::test]
+async fn second_copy_uploads_nothing() {
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let idx = images::multi_arch(&["amd64", "arm64"], 21, Format::Docker);
+    images::push_index(&src, "a/b", Some("t"), &idx);
+    let c = client_for(&[&src, &dst]);
+    let engine = CopyEngine::new(CopyOptions::default());
+    let (s, d) = (repo(&c, &src, "a/b"), repo(&c, &dst, "a/b"));
+    engine.copy(&s, &tag("t"), &d, Some("t")).await.unwrap();
+    // Another tag of the same image: the whole subtree is skipped with one HEAD.
+    let mark = dst.mark();
+    let engine = CopyEngine::new(CopyOptions::default());
+    let out = engine.copy(&s, &tag("t"), &d, Some("t2")).await.unwrap();
+    assert!(out.changed);
+    dst.settle();
+    assert_eq!(dst.count_since(mark, "POST", "/blobs/uploads/"), 0);
+    assert_eq!(
+        dst.count_since(mark, "PUT", "/manifests/"),
+        1,
+        "only the new tag"
+    );
+    assert_eq!(engine.stats().blobs_copied, 0);
+    // The same tag again: unchanged, no writes at all.
+    let mark = dst.mark();
+    let out = engine.copy(&s, &tag("t"), &d, Some("t")).await.unwrap();
+    assert!(!out.changed);
+    dst.settle();
+    assert_eq!(dst.count_since(mark, "PUT", ""), 0);
+    assert_eq!(dst.count_since(mark, "POST", ""), 0);
+}
+
+#[tokio::test]
+async fn wrong_bytes_fail_the_copy_and_leave_no_tag() {
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let img = images::image(&ImageSpec::new("amd64", 22).layers(&[300_000]), Format::Oci);
+    images::push_image(&src, "c/app", Some("t"), &img);
+    let proxy = FaultProxy::new(&src);
+    proxy.corrupt_blobs(true);
+    let c = client_for(&[&src, &dst]);
+    let bad_src = ferry_copy::RegistryRepo::new(c.client.repository(&proxy.host(), "c/app"));
+    let d = repo(&c, &dst, "c/app");
+    let engine = CopyEngine::new(CopyOptions::default());
+    let e = engine
+        .copy(&bad_src, &tag("t"), &d, Some("t"))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("wrong bytes") || text.contains("digest"),
+        "{text}"
+    );
+    assert_eq!(
+        d.resolve_tag("t").await.unwrap(),
+        None,
+        "no tag on an incomplete image"
+    );
+    assert!(!d.has_manifest(&img.digest.parse().unwrap()).await.unwrap());
+}
+
+#[tokio::test]
+async fn large_layer_streams_through() {
+    // A layer far larger than any buffer: bytes and digest survive the stream.
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let img = images::image(
+        &ImageSpec::new("amd64", 23).layers(&[24 * 1024 * 1024]),
+        Format::Oci,
+    );
+    images::push_image(&src, "big/app", Some("t"), &img);
+    let c = client_for(&[&src, &dst]);
+    let engine = CopyEngine::new(CopyOptions::default());
+    engine
+        .copy(
+            &repo(&c, &src, "big/app"),
+            &tag("t"),
+            &repo(&c, &dst, "big/app"),
+            Some("t"),
+        )
+        .await
+        .unwrap();
+    assert!(engine.stats().bytes_copied >= 24 * 1024 * 1024);
+    let report = ferry_copy::check(&repo(&c, &dst, "big/app"), &tag("t"), true)
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

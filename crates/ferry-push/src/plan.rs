@@ -1,0 +1,196 @@
+//! The push planner: push items and target settings in, the groups to push and where,
+//! out. Pure data, no I/O: testable as tables and printable as a dry run.
+//!
+//! - Each item's destinations: an entry `REPO:TAG` of `dest` is that tag; an entry `REPO`
+//!   is every tag of `source_tags`. The reference is `{registry}/{namespace}/{REPO}:{TAG}`,
+//!   REPO flattened (`a/b` → `a----b`) with `repo_layout: flat`.
+//! - Items are grouped by their source image: the most preferred digest spec (the list's,
+//!   for the per-arch items of a multi-arch image), else the first tag spec. A group is
+//!   pushed once per destination tag.
+//! - Operator manifest items are refused (or skipped), items that cannot be planned are
+//!   INVALID and never pushed.
+
+use ferry_image::{MediaType, Reference};
+use serde::Serialize;
+
+use crate::items::{ContainerImagePullInfo, PushItem};
+use crate::settings::{MultiArch, TargetSettings};
+
+/// What kind of image a group pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupKind {
+    /// A source container image: copied as is, never merged.
+    SourceImage,
+    /// A single-architecture image: copied.
+    SingleArch,
+    /// A manifest list or index: merged or overwritten by the settings.
+    MultiArch,
+    /// Not known from the items (no media type): decided by what the registry serves.
+    Unknown,
+}
+
+/// One source image and every destination tag it goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushGroup {
+    /// The source, by digest when the items give one.
+    pub source: Reference,
+    /// The kind of image.
+    pub kind: GroupKind,
+    /// Indices of the items in this group, in input order.
+    pub items: Vec<usize>,
+    /// Destination references with their tags, in first-seen order.
+    pub destinations: Vec<Reference>,
+    /// The multi-arch policy that applies (multi-arch and unknown kinds).
+    pub multiarch: MultiArch,
+}
+
+/// An item that is not pushed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Index of the item.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+    /// Skipped on request (`--skip-unsupported`) rather than invalid.
+    pub skipped: bool,
+}
+
+/// The plan of a push.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PushPlan {
+    /// What to push.
+    pub groups: Vec<PushGroup>,
+    /// What not to push.
+    pub rejected: Vec<Rejected>,
+}
+
+impl PushPlan {
+    /// Whether an item was refused as unsupported (operator items without
+    /// `--skip-unsupported`).
+    pub fn unsupported(&self) -> impl Iterator<Item = &Rejected> {
+        self.rejected
+            .iter()
+            .filter(|r| !r.skipped && r.reason.starts_with("unsupported"))
+    }
+}
+
+/// The destination references of one item.
+pub fn destinations(
+    dest: &[String],
+    source_tags: &[String],
+    settings: &TargetSettings,
+) -> Result<Vec<Reference>, String> {
+    if dest.is_empty() {
+        return Err("no dest: nowhere to push".into());
+    }
+    let mut out: Vec<Reference> = Vec::new();
+    for entry in dest {
+        let entry = entry.trim();
+        let (repo, tags): (&str, Vec<&str>) = match entry.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, vec![tag]),
+            _ => {
+                if source_tags.is_empty() {
+                    return Err(format!(
+                        "dest {entry:?} names no tag and source_tags is empty"
+                    ));
+                }
+                (entry, source_tags.iter().map(String::as_str).collect())
+            }
+        };
+        if repo.is_empty() {
+            return Err(format!("dest {entry:?}: empty repository"));
+        }
+        let repository = settings.destination_repository(repo);
+        for tag in tags {
+            let r = Reference::from_parts(&settings.registry, &repository, Some(tag), None)
+                .map_err(|e| format!("dest {entry:?}: {e}"))?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn source_of(pull: &ContainerImagePullInfo) -> (Reference, Option<MediaType>) {
+    match pull.digest_specs().first() {
+        Some(d) => (d.reference(), d.media_type().map(MediaType::new)),
+        None => (pull.tag_specs()[0].reference(), None),
+    }
+}
+
+/// Plans the push of `items` with `settings`.
+pub fn plan_push(
+    items: &[PushItem],
+    settings: &TargetSettings,
+    skip_unsupported: bool,
+) -> PushPlan {
+    let mut plan = PushPlan::default();
+    for (index, item) in items.iter().enumerate() {
+        let reject = |reason: String, skipped: bool| Rejected {
+            index,
+            name: item.name().to_string(),
+            reason,
+            skipped,
+        };
+        if let Err(e) = item.validate() {
+            plan.rejected.push(reject(e.to_string(), false));
+            continue;
+        }
+        let (pull, source_tags, is_source) = match item {
+            PushItem::ContainerImage(i) => (i.pull_info(), i.source_tags(), false),
+            PushItem::SourceContainerImage(i) => (i.pull_info(), i.source_tags(), true),
+            PushItem::OperatorManifest(_) => {
+                plan.rejected.push(reject(
+                    "unsupported: operator manifest items need an index-image service ferry does not have"
+                        .into(),
+                    skip_unsupported,
+                ));
+                continue;
+            }
+        };
+        let dests = match destinations(item.dest(), source_tags, settings) {
+            Ok(d) => d,
+            Err(reason) => {
+                plan.rejected.push(reject(reason, false));
+                continue;
+            }
+        };
+        let (source, media_type) = source_of(pull);
+        let kind = match (is_source, media_type) {
+            (true, _) => GroupKind::SourceImage,
+            (false, Some(m)) if m.is_index() => GroupKind::MultiArch,
+            (false, Some(m)) if m.is_image_manifest() || m.is_schema1() => GroupKind::SingleArch,
+            (false, _) => GroupKind::Unknown,
+        };
+        match plan
+            .groups
+            .iter_mut()
+            .find(|g| g.source == source && (g.kind == GroupKind::SourceImage) == is_source)
+        {
+            Some(g) => {
+                g.items.push(index);
+                for d in dests {
+                    if !g.destinations.contains(&d) {
+                        g.destinations.push(d);
+                    }
+                }
+            }
+            None => plan.groups.push(PushGroup {
+                source,
+                kind,
+                items: vec![index],
+                destinations: dests,
+                multiarch: settings.multiarch,
+            }),
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,76 @@
+//! The publishing workflows, each an executor over the copy engine: merge, tag, untag and
+//! push. Planning is separate and pure (`crate::merge`, `crate::plan`); these functions
+//! read the registries, decide with the planners, and write in the engine's order
+//! (children, then parents, then the tag).
+
+pub mod merge;
+pub mod push;
+pub mod retry;
+pub mod tag;
+pub mod untag;
+
+use ferry_copy::CopyError;
+use ferry_registry::RegistryError;
+
+use crate::merge::MergeError;
+
+/// Why a workflow failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// Copying failed.
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    /// A registry request failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The merge could not be planned.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// Removing these tags would leave images without any tag.
+    #[error("refusing to remove the last tag of an image (use --remove-last): {}", .0.join(", "))]
+    LastTag(Vec<String>),
+    /// A request the workflow cannot carry out (bad input: nothing was written).
+    #[error("{0}")]
+    Invalid(String),
+    /// Concurrent writers kept replacing the tag.
+    #[error(
+        "{tag}: still missing this merge's platforms after {rounds} rounds of concurrent updates"
+    )]
+    Contended {
+        /// The destination tag.
+        tag: String,
+        /// Rounds tried.
+        rounds: u32,
+    },
+}
+
+impl WorkflowError {
+    /// Whether another attempt could succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WorkflowError::Copy(e) => e.is_retryable(),
+            WorkflowError::Registry(e) => e.is_retryable(),
+            WorkflowError::Contended { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the source (or a tag) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            WorkflowError::Copy(e) => e.is_not_found(),
+            WorkflowError::Registry(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether credentials were missing or refused.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            WorkflowError::Copy(e) => e.is_auth(),
+            WorkflowError::Registry(e) => e.is_auth(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! `push`: carry out a [`PushPlan`] — every group to every destination tag, concurrently,
+//! each destination retried on its own — and report each item's final state and each
+//! destination's action and digest.
+
+use std::sync::Arc;
+
+use ferry_copy::{CachedSource, CopyEngine, ImageDestination, ImageSource, RegistryRepo};
+use ferry_image::{Digest, RawManifest, Reference};
+use ferry_registry::Client;
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use serde::Serialize;
+
+use super::WorkflowError;
+use super::merge::{MergeOptions, merge_onto};
+use super::retry::Retry;
+use crate::items::{PushItem, PushItemState};
+use crate::merge::MergeAction;
+use crate::plan::{GroupKind, PushGroup, PushPlan};
+use crate::settings::MultiArch;
+
+/// What happened at one destination tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationAction {
+    /// The image was copied (the tag now holds the source's digest).
+    Copied,
+    /// A merged list was written, keeping platforms only the destination had.
+    Merged,
+    /// The tag already held the result: nothing written.
+    Unchanged,
+    /// The tag held a single image, replaced by the source list.
+    Overwritten,
+    /// It failed.
+    Failed,
+}
+
+/// The report line of one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationReport {
+    /// The destination reference.
+    pub destination: String,
+    /// The source it came from.
+    pub source: String,
+    /// What was done (for a dry run: what would be done).
+    pub action: DestinationAction,
+    /// The digest the tag holds (would hold) afterwards.
+    pub digest: Option<Digest>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// The report line of one item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    /// The item's name.
+    pub name: String,
+    /// Its class.
+    pub kind: &'static str,
+    /// Its final state.
+    pub state: PushItemState,
+    /// Its destinations.
+    pub destinations: Vec<String>,
+    /// Why it is not PUSHED.
+    pub reason: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// Every item, in input order.
+    pub items: Vec<ItemReport>,
+    /// Every destination, grouped by source.
+    pub destinations: Vec<DestinationReport>,
+    /// The engine's counters.
+    pub stats: ferry_copy::StatsSnapshot,
+}
+
+impl PushReport {
+    /// Exit 0 only when every item that was not skipped is PUSHED.
+    pub fn success(&self) -> bool {
+        self.items.iter().all(|i| {
+            i.state == PushItemState::Pushed
+                || i.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("skipped"))
+        })
+    }
+}
+
+/// How the push runs.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Plan and read only.
+    pub dry_run: bool,
+    /// Retries per destination.
+    pub retry: Retry,
+    /// Groups pushed at once.
+    pub groups_at_once: usize,
+}
+
+struct GroupResult {
+    source_missing: Option<String>,
+    reports: Vec<DestinationReport>,
+}
+
+/// Runs the plan. `src_client` reads the sources, `dest_client` writes the destinations
+/// (they may be the same client).
+pub async fn push(
+    engine: &CopyEngine,
+    src_client: &Client,
+    dest_client: &Client,
+    items: &[PushItem],
+    plan: &PushPlan,
+    opts: &PushOptions,
+) -> PushReport {
+    let results: Vec<(usize, GroupResult)> =
+        futures_util::stream::iter(plan.groups.iter().enumerate())
+            .map(|(i, g)| async move {
+                (
+                    i,
+                    push_group(engine, src_client, dest_client, g, opts).await,
+                )
+            })
+            .buffer_unordered(opts.groups_at_once.max(1))
+            .collect()
+            .await;
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+
+    let mut item_reports: Vec<ItemReport> = items
+        .iter()
+        .map(|it| ItemReport {
+            name: it.name().to_string(),
+            kind: it.kind(),
+            state: PushItemState::Pending,
+            destinations: Vec::new(),
+            reason: None,
+        })
+        .collect();
+    for r in &plan.rejected {
+        let rep = &mut item_reports[r.index];
+        if r.skipped {
+            rep.reason = Some(format!("skipped: {}", r.reason));
+        } else {
+            rep.state = PushItemState::Invalid;
+            rep.reason = Some(r.reason.clone());
+        }
+    }
+    let mut destinations = Vec::new();
+    for (i, result) in results {
+        let group = &plan.groups[i];
+        let failed: Vec<&DestinationReport> = result
+            .reports
+            .iter()
+            .filter(|d| d.action == DestinationAction::Failed)
+            .collect();
+        let (state, reason) = if let Some(missing) = &result.source_missing {
+            (PushItemState::NotFound, Some(missing.clone()))
+        } else if !failed.is_empty() {
+            (
+                PushItemState::Failed,
+                Some(
+                    failed
+                        .iter()
+                        .map(|d| {
+                            format!(
+                                "{}: {}",
+                                d.destination,
+                                d.error.as_deref().unwrap_or("failed")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            )
+        } else if opts.dry_run {
+            (PushItemState::Pending, None)
+        } else {
+            (PushItemState::Pushed, None)
+        };
+        for &idx in &group.items {
+            let rep = &mut item_reports[idx];
+            rep.state = state;
+            rep.reason = reason.clone();
+            rep.destinations = group.destinations.iter().map(|r| r.to_string()).collect();
+        }
+        destinations.extend(result.reports);
+    }
+    PushReport {
+        dry_run: opts.dry_run,
+        items: item_reports,
+        destinations,
+        stats: engine.stats(),
+    }
+}
+
+async fn push_group(
+    engine: &CopyEngine,
+    src_client: &Client,
+    dest_client: &Client,
+    group: &PushGroup,
+    opts: &PushOptions,
+) -> GroupResult {
+    let src = CachedSource::new(RegistryRepo::new(
+        src_client.repository(group.source.registry(), group.source.repository()),
+    ));
+    let target = group.source.target();
+    let (top, _) = opts
+        .retry
+        .run(|_| async { Ok::<_, WorkflowError>(src.manifest(&target).await?) })
+        .await;
+    let top = match top {
+        Ok(t) => t,
+        Err(e) => {
+            let missing = e.is_not_found();
+            let reports = group
+                .destinations
+                .iter()
+                .map(|d| DestinationReport {
+                    destination: d.to_string(),
+                    source: group.source.to_string(),
+                    action: DestinationAction::Failed,
+                    digest: None,
+                    attempts: 1,
+                    error: Some(format!("source {}: {e}", group.source)),
+                })
+                .collect();
+            return GroupResult {
+                source_missing: missing.then(|| format!("source {} not found", group.source)),
+                reports,
+            };
+        }
+    };
+    src.remember(&top);
+    let multi = match group.kind {
+        GroupKind::SourceImage | GroupKind::SingleArch => false,
+        GroupKind::MultiArch | GroupKind::Unknown => top.media_type().is_index(),
+    };
+    let merge = multi && group.multiarch == MultiArch::Merge;
+    let src = Arc::new(src);
+    let reports = join_all(group.destinations.iter().map(|d| {
+        let src = src.clone();
+        let top = &top;
+        async move {
+            let dest = RegistryRepo::new(dest_client.repository(d.registry(), d.repository()));
+            let tag = d.tag().expect("planned destinations have tags");
+            let (result, attempts) = opts
+                .retry
+                .run(|_| one_destination(engine, &*src, top, &dest, tag, merge, opts.dry_run))
+                .await;
+            let (action, digest, error) = match result {
+                Ok((a, dg)) => (a, Some(dg), None),
+                Err(e) => (DestinationAction::Failed, None, Some(e.to_string())),
+            };
+            DestinationReport {
+                destination: d.to_string(),
+                source: source_name(&group.source, top),
+                action,
+                digest,
+                attempts,
+                error,
+            }
+        }
+    }))
+    .await;
+    GroupResult {
+        source_missing: None,
+        reports,
+    }
+}
+
+fn source_name(source: &Reference, top: &RawManifest) -> String {
+    source
+        .repository_ref()
+        .with_digest(top.digest().clone())
+        .to_string()
+}
+
+async fn one_destination<S: ImageSource>(
+    engine: &CopyEngine,
+    src: &S,
+    top: &RawManifest,
+    dest: &RegistryRepo,
+    tag: &str,
+    merge: bool,
+    dry_run: bool,
+) -> Result<(DestinationAction, Digest), WorkflowError> {
+    if merge {
+        let opts = MergeOptions {
+            dry_run,
+            ..MergeOptions::default()
+        };
+        let out = merge_onto(engine, src, top, dest, tag, &opts).await?;
+        let action = match out.action {
+            MergeAction::Unchanged => DestinationAction::Unchanged,
+            MergeAction::CopySource => DestinationAction::Copied,
+            MergeAction::Merged => DestinationAction::Merged,
+            MergeAction::OverwriteImage => DestinationAction::Overwritten,
+        };
+        return Ok((action, out.digest));
+    }
+    if dry_run {
+        let now = dest.resolve_tag(tag).await?;
+        let action = if now.as_ref() == Some(top.digest()) {
+            DestinationAction::Unchanged
+        } else {
+            DestinationAction::Copied
+        };
+        return Ok((action, top.digest().clone()));
+    }
+    let out = engine.copy_top(src, top.clone(), dest, Some(tag)).await?;
+    let action = if out.changed {
+        DestinationAction::Copied
+    } else {
+        DestinationAction::Unchanged
+    };
+    Ok((action, out.digest))
+}
