@@ -314,10 +314,7 @@ mod tests {
         assert_eq!(parse_challenge("Negotiate abc"), None);
         assert_eq!(parse_challenge("Bearer service=x"), None);
         assert_eq!(parse_challenge(""), None);
-        assert_eq!(
-            parse_challenge(r#"Bearer realm="unterminated"#).is_some(),
-            true
-        );
+        assert!(parse_challenge(r#"Bearer realm="unterminated"#).is_some());
     }
 
     #[test]

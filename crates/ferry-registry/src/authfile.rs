@@ -129,14 +129,13 @@ pub fn lookup(paths: &[PathBuf], registry: &str) -> Result<Option<Credentials>, 
         let Some(json) = read_json(path)? else {
             continue;
         };
-        if let Some(helpers) = json.get("credHelpers").and_then(Value::as_object) {
-            if let Some(helper) = helpers
+        if let Some(helpers) = json.get("credHelpers").and_then(Value::as_object)
+            && let Some(helper) = helpers
                 .iter()
                 .find(|(k, _)| normalize_key(k) == wanted)
                 .and_then(|(_, v)| v.as_str())
-            {
-                return run_helper(helper, registry);
-            }
+        {
+            return run_helper(helper, registry);
         }
         if let Some(auths) = json.get("auths").and_then(Value::as_object) {
             // An exact key first, then any key naming the same host.
@@ -146,16 +145,16 @@ pub fn lookup(paths: &[PathBuf], registry: &str) -> Result<Option<Credentials>, 
                     .find(|(k, _)| normalize_key(k) == wanted)
                     .map(|(k, v)| (k.as_str(), v))
             });
-            if let Some((key, entry)) = found {
-                if let Some(c) = entry_credentials(path, key, entry)? {
-                    return Ok(Some(c));
-                }
-            }
-        }
-        if let Some(store) = json.get("credsStore").and_then(Value::as_str) {
-            if let Some(c) = run_helper(store, registry)? {
+            if let Some((key, entry)) = found
+                && let Some(c) = entry_credentials(path, key, entry)?
+            {
                 return Ok(Some(c));
             }
+        }
+        if let Some(store) = json.get("credsStore").and_then(Value::as_str)
+            && let Some(c) = run_helper(store, registry)?
+        {
+            return Ok(Some(c));
         }
     }
     Ok(None)
@@ -345,7 +344,9 @@ mod tests {
         store(&a, "docker.io", &Credentials::new("new", "np")).unwrap();
         let c = lookup(&paths, "127.0.0.1:5000").unwrap().unwrap();
         assert_eq!((c.username.as_str(), c.password()), ("me", "pw"));
-        let c = lookup(&[a.clone()], "index.docker.io").unwrap().unwrap();
+        let c = lookup(std::slice::from_ref(&a), "index.docker.io")
+            .unwrap()
+            .unwrap();
         assert_eq!(c.username, "new");
         let text = std::fs::read_to_string(&a).unwrap();
         assert!(text.contains("HttpHeaders") && text.contains("https://index.docker.io/v1/"));
@@ -358,8 +359,16 @@ mod tests {
 
         assert!(remove(&a, "docker.io").unwrap());
         assert!(!remove(&a, "docker.io").unwrap());
-        assert!(lookup(&[a.clone()], "docker.io").unwrap().is_none());
-        assert!(lookup(&[a.clone()], "quay.io").unwrap().is_some());
+        assert!(
+            lookup(std::slice::from_ref(&a), "docker.io")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            lookup(std::slice::from_ref(&a), "quay.io")
+                .unwrap()
+                .is_some()
+        );
         assert!(!remove(&dir.path().join("missing.json"), "x").unwrap());
     }
 
@@ -368,7 +377,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
         std::fs::write(&a, r#"{"auths":{"x":{"auth":"s3cret!!"}}"#).unwrap();
-        let e = lookup(&[a.clone()], "x").unwrap_err().to_string();
+        let e = lookup(std::slice::from_ref(&a), "x")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("s3cret"), "{e}");
         std::fs::write(&a, r#"{"auths":{"x":{"auth":"@@@s3cret"}}}"#).unwrap();
         let e = lookup(&[a], "x").unwrap_err().to_string();

@@ -91,10 +91,8 @@ impl Inner {
                 if let (Some(s), Some(_)) = (&scope, from_401) {
                     needed.add(s);
                 }
-                if !force {
-                    if let Some(t) = self.cached(host, &needed) {
-                        return Ok(Some(t));
-                    }
+                if !force && let Some(t) = self.cached(host, &needed) {
+                    return Ok(Some(t));
                 }
                 let _guard = host.token_lock.lock().await;
                 if !force {
@@ -169,11 +167,11 @@ impl Inner {
         let realm_host = self.host(&authority)?;
         let creds = self.credentials(host).await?;
         let mut rb = realm_host.client.get(url.clone());
-        if let Some(c) = &creds {
-            if let Ok(mut v) = HeaderValue::from_str(&c.basic_header()) {
-                v.set_sensitive(true);
-                rb = rb.header(http::header::AUTHORIZATION, v);
-            }
+        if let Some(c) = &creds
+            && let Ok(mut v) = HeaderValue::from_str(&c.basic_header())
+        {
+            v.set_sensitive(true);
+            rb = rb.header(http::header::AUTHORIZATION, v);
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);

@@ -109,6 +109,7 @@ impl Client {
             client: self.clone(),
             registry: registry.into(),
             name: repository.into(),
+            push_intent: false,
         }
     }
 
@@ -142,6 +143,7 @@ pub struct Repository {
     pub(crate) client: Client,
     pub(crate) registry: Arc<str>,
     pub(crate) name: Arc<str>,
+    pub(crate) push_intent: bool,
 }
 
 impl fmt::Debug for Repository {
@@ -159,6 +161,14 @@ impl Repository {
     /// The repository name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same repository, every request of which asks for `pull,push` access: a push
+    /// that starts with reads (HEADs of blobs and manifests) then costs one bearer token,
+    /// not two. Use it for destinations.
+    pub fn for_push(mut self) -> Repository {
+        self.push_intent = true;
+        self
     }
 
     /// The client.
@@ -179,8 +189,11 @@ impl Repository {
         format!("/v2/{}/{}", self.name, rest)
     }
 
-    /// The pull scope of this repository.
+    /// The scope of reads in this repository (`pull`, or `pull,push` with push intent).
     pub(crate) fn pull_scope(&self) -> String {
+        if self.push_intent {
+            return self.push_scope();
+        }
         format!("repository:{}:pull", self.name)
     }
 

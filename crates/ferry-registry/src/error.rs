@@ -103,6 +103,15 @@ impl fmt::Display for Codes<'_> {
     }
 }
 
+/// The innermost error of a chain: the one that says what actually happened.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    one_line(&cur.to_string(), 300)
+}
+
 fn reason(status: u16) -> &'static str {
     http::StatusCode::from_u16(status)
         .ok()
@@ -127,7 +136,7 @@ pub enum RegistryError {
         retry_after: Option<u64>,
     },
     /// The request failed below HTTP (connection, TLS, I/O, timeout).
-    #[error("{context}: {kind}: {source}")]
+    #[error("{context}: {kind}: {}", root_cause(source))]
     Transport {
         /// The request.
         context: Box<RequestContext>,

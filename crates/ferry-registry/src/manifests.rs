@@ -35,7 +35,7 @@ pub(crate) fn header_digest(headers: &HeaderMap) -> Option<Digest> {
         .and_then(|s| Digest::parse(s.trim()).ok())
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: http::header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: http::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -110,16 +110,17 @@ impl Repository {
             Target::Tag(_) => {
                 let m =
                     RawManifest::new(bytes.clone(), declared.as_deref()).map_err(content_error)?;
-                if let Some(sent) = sent_digest {
-                    if sent.algorithm() == m.digest().algorithm() && &sent != m.digest() {
-                        return Err(RegistryError::Content {
-                            context: context(),
-                            source: ferry_image::ImageError::DigestMismatch {
-                                expected: sent.to_string(),
-                                actual: m.digest().to_string(),
-                            },
-                        });
-                    }
+                if let Some(sent) = sent_digest
+                    && sent.algorithm() == m.digest().algorithm()
+                    && &sent != m.digest()
+                {
+                    return Err(RegistryError::Content {
+                        context: context(),
+                        source: ferry_image::ImageError::DigestMismatch {
+                            expected: sent.to_string(),
+                            actual: m.digest().to_string(),
+                        },
+                    });
                 }
                 Ok(m)
             }

@@ -208,24 +208,29 @@ impl Inner {
                 if self.config.tls_verify && !tls::is_loopback(&host.name) {
                     return Ok(https);
                 }
-                match self.probe(host, &https).await {
-                    Ok(()) => Ok(https),
+                let https_err = match self.probe(host, &https).await {
+                    Ok(_) => return Ok(https),
+                    Err(e) if e.is_connect() => e,
+                    Err(e) => return Err(self.transport_error(host, &https, "GET", e)),
+                };
+                tracing::debug!(host = %host.name, "https failed, trying plain http");
+                let http = parse_base("http", &host.api)?;
+                match self.probe(host, &http).await {
+                    // A TLS server answers plain http with 400: then the TLS error is the
+                    // one worth reporting (an untrusted certificate, usually).
+                    Ok(status) if status != 400 => Ok(http),
+                    Ok(_) => Err(self.transport_error(host, &https, "GET", https_err)),
                     Err(e) if e.is_connect() => {
-                        tracing::debug!(host = %host.name, "https failed, trying plain http");
-                        let http = parse_base("http", &host.api)?;
-                        match self.probe(host, &http).await {
-                            Ok(()) => Ok(http),
-                            Err(e) => Err(self.transport_error(host, &http, "GET", e)),
-                        }
+                        Err(self.transport_error(host, &https, "GET", https_err))
                     }
-                    Err(e) => Err(self.transport_error(host, &https, "GET", e)),
+                    Err(e) => Err(self.transport_error(host, &http, "GET", e)),
                 }
             })
             .await
             .cloned()
     }
 
-    async fn probe(&self, host: &Host, base: &Url) -> Result<(), reqwest::Error> {
+    async fn probe(&self, host: &Host, base: &Url) -> Result<u16, reqwest::Error> {
         let url = base.join("v2/").unwrap_or_else(|_| base.clone());
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
@@ -235,7 +240,7 @@ impl Inner {
         if resp.status() == StatusCode::UNAUTHORIZED {
             self.remember_challenge(host, resp.headers());
         }
-        Ok(())
+        Ok(resp.status().as_u16())
     }
 
     fn transport_error(
@@ -383,13 +388,13 @@ impl Inner {
             }
             let challenge = self.remember_challenge(host, resp.headers());
             let refused_fresh = authz.as_ref().is_some_and(|a| a.fresh);
-            if let Some(a) = &authz {
-                if let Some(t) = &a.token {
-                    host.tokens
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(t);
-                }
+            if let Some(a) = &authz
+                && let Some(t) = &a.token
+            {
+                host.tokens
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(t);
             }
             // A streamed body cannot be sent twice.
             let replayable = !req.streamed;
@@ -455,18 +460,18 @@ impl Inner {
         for (k, v) in &req.headers {
             rb = rb.header(k, v);
         }
-        if let Some(a) = authorization {
-            if let Ok(mut v) = HeaderValue::from_str(a) {
-                v.set_sensitive(true);
-                rb = rb.header(http::header::AUTHORIZATION, v);
-            }
+        if let Some(a) = authorization
+            && let Ok(mut v) = HeaderValue::from_str(a)
+        {
+            v.set_sensitive(true);
+            rb = rb.header(http::header::AUTHORIZATION, v);
         }
         match body {
             Some(b) => rb = rb.body(b),
-            None if matches!(req.method, Method::PUT | Method::POST | Method::PATCH) => {
-                if !req.headers.iter().any(|(k, _)| k == CONTENT_LENGTH) {
-                    rb = rb.header(CONTENT_LENGTH, "0");
-                }
+            None if matches!(req.method, Method::PUT | Method::POST | Method::PATCH)
+                && !req.headers.iter().any(|(k, _)| k == CONTENT_LENGTH) =>
+            {
+                rb = rb.header(CONTENT_LENGTH, "0");
             }
             None => {}
         }
@@ -571,10 +576,10 @@ pub(crate) fn classify(e: &reqwest::Error) -> TransportKind {
     }
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = cur {
-        if let Some(h) = err.downcast_ref::<hyper::Error>() {
-            if h.is_parse() || h.is_parse_too_large() {
-                return TransportKind::Protocol;
-            }
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && (h.is_parse() || h.is_parse_too_large())
+        {
+            return TransportKind::Protocol;
         }
         cur = err.source();
     }
