@@ -9,7 +9,8 @@ use url::Url;
 
 use crate::auth::{Challenge, Credentials, ScopeSet, TokenAnswer};
 use crate::error::RequestContext;
-use crate::transport::{Host, Inner, Request, classify, read_limited, redact_url};
+use crate::response::{classify, read_limited};
+use crate::transport::{Host, Inner, Request, redact_url};
 use crate::{RegistryError, authfile};
 
 /// Largest token realm answer read.

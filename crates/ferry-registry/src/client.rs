@@ -90,8 +90,12 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client with `config`. Certificates are read when a registry is first used.
+    /// A client with `config`. The `cert_dir` certificates are checked now; per-host
+    /// `certs.d` certificates when the host is first used.
     pub fn new(config: ClientConfig) -> Result<Client, RegistryError> {
+        if config.cert_dir.is_some() {
+            crate::tls::build_client(&config, "")?;
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 config,

@@ -22,6 +22,7 @@ mod catalog;
 mod client;
 mod error;
 mod manifests;
+mod response;
 mod retry;
 mod tags;
 mod tls;

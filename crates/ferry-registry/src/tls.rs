@@ -51,7 +51,7 @@ pub(crate) fn ca_files(config: &ClientConfig, host: &str) -> Vec<PathBuf> {
     if let Some(dir) = &config.cert_dir {
         files.extend(crt_files(dir));
     }
-    for root in &config.certs_d_roots {
+    for root in config.certs_d_roots.iter().filter(|_| !host.is_empty()) {
         files.extend(crt_files(&root.join(host)));
     }
     files

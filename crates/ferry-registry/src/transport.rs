@@ -7,20 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
 
 use crate::auth::{Challenge, Credentials, ScopeSet, TokenCache};
-use crate::error::{RequestContext, TransportKind, parse_error_body};
-use crate::retry::parse_retry_after;
+use crate::error::{RequestContext, parse_error_body};
+use crate::response::{ERROR_BODY_LIMIT, WithoutUrlRef, classify, read_limited};
 use crate::{ByteStream, ClientConfig, RegistryError, tls};
 
 /// Query parameters whose values may be shown in logs and errors.
 const SAFE_QUERY_KEYS: &[&str] = &["n", "last", "digest", "mount", "from", "service", "scope"];
-/// How much of an error body is read.
-const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
 /// A URL for logs and errors: no user info, secret-looking query values replaced.
 pub(crate) fn redact_url(url: &Url) -> String {
@@ -496,149 +493,12 @@ impl Inner {
             }
         }
     }
-
-    /// Turns an answer with a status of 400 or more into an error.
-    pub async fn check(
-        &self,
-        host: &Host,
-        req: &Request<'_>,
-        resp: reqwest::Response,
-    ) -> Result<reqwest::Response, RegistryError> {
-        let status = resp.status();
-        if status.as_u16() < 400 {
-            return Ok(resp);
-        }
-        let url = resp.url().clone();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let body = if req.method == Method::HEAD {
-            Vec::new()
-        } else {
-            read_limited(resp, ERROR_BODY_LIMIT)
-                .await
-                .unwrap_or_default()
-        };
-        Err(RegistryError::Status {
-            context: Box::new(self.context(host, req, Some(&url))),
-            status: status.as_u16(),
-            errors: parse_error_body(&body),
-            retry_after,
-        })
-    }
-}
-
-/// Extension to display a reqwest error without its URL.
-trait WithoutUrlRef {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrlRef for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let mut s = String::new();
-        let mut cur: Option<&dyn std::error::Error> = Some(self);
-        let mut first = true;
-        while let Some(e) = cur {
-            let text = if first {
-                match self.url() {
-                    Some(u) => e.to_string().replace(&format!(" ({u})"), ""),
-                    None => e.to_string(),
-                }
-            } else {
-                e.to_string()
-            };
-            if !first {
-                s.push_str(": ");
-            }
-            s.push_str(&text);
-            first = false;
-            cur = e.source();
-        }
-        s
-    }
 }
 
 fn parse_base(scheme: &str, api: &str) -> Result<Url, RegistryError> {
     Url::parse(&format!("{scheme}://{api}/")).map_err(|e| RegistryError::Config {
         detail: format!("bad registry name {api:?}: {e}"),
     })
-}
-
-/// The class of a reqwest failure.
-pub(crate) fn classify(e: &reqwest::Error) -> TransportKind {
-    if e.is_timeout() {
-        return TransportKind::Timeout;
-    }
-    if e.is_redirect() {
-        return TransportKind::Redirect;
-    }
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        if let Some(h) = err.downcast_ref::<hyper::Error>()
-            && (h.is_parse() || h.is_parse_too_large())
-        {
-            return TransportKind::Protocol;
-        }
-        cur = err.source();
-    }
-    if e.is_connect() {
-        TransportKind::Connect
-    } else {
-        TransportKind::Io
-    }
-}
-
-/// Reads a whole answer body, refusing more than `limit` bytes.
-pub(crate) async fn read_limited(
-    resp: reqwest::Response,
-    limit: u64,
-) -> Result<Vec<u8>, ReadError> {
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut out = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(ReadError::Http)?;
-        if out.len() as u64 + chunk.len() as u64 > limit {
-            return Err(ReadError::TooLarge);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// Why reading a body failed.
-#[derive(Debug)]
-pub(crate) enum ReadError {
-    TooLarge,
-    Http(reqwest::Error),
-}
-
-impl Inner {
-    /// Reads a body of at most `limit` bytes, with errors in terms of `req`.
-    pub async fn body(
-        &self,
-        host: &Host,
-        req: &Request<'_>,
-        resp: reqwest::Response,
-        limit: u64,
-    ) -> Result<Vec<u8>, RegistryError> {
-        let url = resp.url().clone();
-        read_limited(resp, limit).await.map_err(|e| {
-            let context = Box::new(self.context(host, req, Some(&url)));
-            match e {
-                ReadError::TooLarge => RegistryError::TooLarge { context, limit },
-                ReadError::Http(e) => RegistryError::Transport {
-                    context,
-                    kind: classify(&e),
-                    source: e.without_url(),
-                },
-            }
-        })
-    }
 }
 
 #[cfg(test)]

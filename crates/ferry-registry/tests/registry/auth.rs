@@ -219,3 +219,19 @@ async fn token_realm_without_push_intent_costs_one_token_per_scope() {
             .is_none()
     );
 }
+
+#[test]
+fn bad_cert_dir_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ca.crt"),
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let e = Client::new(ClientConfig {
+        cert_dir: Some(dir.path().to_path_buf()),
+        ..config()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("ca.crt"), "{e}");
+}
