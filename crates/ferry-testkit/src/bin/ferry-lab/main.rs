@@ -66,7 +66,10 @@ fn main() {
         std::process::exit(2);
     };
     let result = match cmd.as_str() {
-        "serve" => serve::run(rest),
+        "serve" => {
+            strip_registry_env();
+            serve::run(rest)
+        }
         "seed" => seed(rest),
         "blob-layout" => blob_layout(rest),
         "count" => count(rest),
@@ -80,6 +83,21 @@ fn main() {
     if let Err(e) = result {
         eprintln!("ferry-lab {cmd}: {e}");
         std::process::exit(if e.starts_with("usage:") { 2 } else { 1 });
+    }
+}
+
+/// docker-registry reads every `REGISTRY_*` variable as a configuration override (skopeo's
+/// `REGISTRY_AUTH_FILE` becomes `auth.file` and breaks the config): drop them all.
+fn strip_registry_env() {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("REGISTRY_") {
+            eprintln!(
+                "ferry-lab serve: ignoring {} (docker-registry would read it as configuration)",
+                k.to_string_lossy()
+            );
+            // SAFETY: called first thing in main, before any other thread exists.
+            unsafe { std::env::remove_var(&k) };
+        }
     }
 }
 
