@@ -10,6 +10,14 @@
 //!   (`pull,push` up front for writes), cached per registry and scope set until shortly
 //!   before it expires. Credentials come from [`ClientConfig::credentials`], else from
 //!   the auth files ([`authfile`]).
+//!   A destination handle made with [`Repository::for_push`] asks `pull,push` for its
+//!   reads too, so a push that starts with HEADs costs one token.
+//! - Transport: loopback registries (and every registry with `tls_verify = false`) are
+//!   probed once with `GET /v2/`, https first, plain http when the TLS handshake fails;
+//!   the probe's challenge is kept, so the first real request authenticates up front.
+//! - Uploads: `POST` + one monolithic `PUT`; chunked `PATCH`es after a 413 (see
+//!   [`Repository::upload_blob`]); a mount that does not mount keeps its session for the
+//!   upload that follows.
 //! - Retries: [`RetryPolicy`] on connection errors, 5xx and 429 (`Retry-After`).
 //! - Errors: [`RegistryError`], structured and classified; no secret ever appears in an
 //!   error, a log line or `Debug` output.

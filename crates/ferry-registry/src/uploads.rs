@@ -136,9 +136,16 @@ impl Repository {
         let host = self.host()?;
         let inner = self.inner();
         let mut attempt = 1;
+        let mut reauthenticated = false;
         loop {
             match self.upload_once(&host, digest, size, source).await {
                 Ok(()) => return Ok(()),
+                // A token that expired between the session's start and the streamed PUT:
+                // the next try fetches a fresh one (once).
+                Err(e) if e.status() == Some(401) && !reauthenticated => {
+                    tracing::debug!(error = %e, "upload refused with 401, trying once more");
+                    reauthenticated = true;
+                }
                 Err(e) => match inner.config.retry.delay_after(attempt, &e) {
                     Some(delay) => {
                         tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "retrying upload");

@@ -235,3 +235,29 @@ fn bad_cert_dir_is_refused_up_front() {
     .unwrap_err();
     assert!(e.to_string().contains("ca.crt"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_token() {
+    let reg = Registry::token(&[("bob", "builder-pw")]);
+    let img = images::simple(93, Format::Oci);
+    let seed = client_with(&reg.host(), "bob", "builder-pw");
+    push(
+        &seed.repository(&reg.host(), "ns/par").for_push(),
+        &img,
+        "v1",
+    )
+    .await;
+
+    let c = client_with(&reg.host(), "bob", "builder-pw");
+    let repo = c.repository(&reg.host(), "ns/par");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move { repo.get_manifest(&Target::Tag("v1".into())).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().bytes(), img.manifest.as_slice());
+    }
+    assert_eq!(c.stats().token_fetches, 1, "{:?}", c.stats());
+}
