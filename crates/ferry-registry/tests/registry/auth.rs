@@ -261,3 +261,47 @@ async fn concurrent_requests_share_one_token() {
     }
     assert_eq!(c.stats().token_fetches, 1, "{:?}", c.stats());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_do_not_carry_credentials_to_another_host() {
+    use std::sync::{Arc, Mutex};
+
+    use crate::fake::{http, serve_head};
+    let content = b"blob content".to_vec();
+    let d = Digest::sha256(&content);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    let body = content.clone();
+    let storage = serve_head(Arc::new(move |head: &str| {
+        seen2.lock().unwrap().push(head.to_ascii_lowercase());
+        http("200 OK", &[], &body)
+    }))
+    .await;
+    let registry = serve_head(Arc::new(move |head: &str| {
+        let authed = head
+            .to_ascii_lowercase()
+            .contains("\r\nauthorization: basic");
+        if !authed {
+            http(
+                "401 Unauthorized",
+                &[("WWW-Authenticate", r#"Basic realm="x""#)],
+                b"",
+            )
+        } else if head.contains("/blobs/") {
+            let loc = format!("http://{storage}/storage/blob?X-Amz-Signature=secret");
+            http("307 Temporary Redirect", &[("Location", &loc)], b"")
+        } else {
+            http("200 OK", &[], b"{}")
+        }
+    }))
+    .await;
+    let c = client_with(&registry, "dave", "redirect-pw");
+    let repo = c.repository(&registry, "ns/app");
+    assert_eq!(repo.get_blob_bytes(&d, 1024).await.unwrap(), content);
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|h| !h.contains("authorization")),
+        "{seen:?}"
+    );
+}

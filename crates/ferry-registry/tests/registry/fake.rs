@@ -10,6 +10,20 @@ pub type Handler = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
 
 /// Serves on an ephemeral loopback port; returns `127.0.0.1:PORT`.
 pub async fn serve(handler: Handler) -> String {
+    serve_head(Arc::new(move |head: &str| {
+        let path = head
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or("");
+        handler(path)
+    }))
+    .await
+}
+
+/// Like [`serve`], the handler seeing the whole request head (request line and headers).
+pub async fn serve_head(handler: Handler) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -22,14 +36,7 @@ pub async fn serve(handler: Handler) -> String {
                 let mut buf = vec![0u8; 16 * 1024];
                 let n = sock.read(&mut buf).await.unwrap_or(0);
                 let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = head
-                    .lines()
-                    .next()
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .filter(|p| p.starts_with('/'))
-                    .unwrap_or("")
-                    .to_string();
-                let answer = handler(&path);
+                let answer = handler(&head);
                 let _ = sock.write_all(&answer).await;
                 let _ = sock.shutdown().await;
             });
