@@ -188,6 +188,12 @@ pub fn plan_merge(
             .to_raw()
             .map_err(|e| MergeError::Build(e.to_string()))?
     };
+    // The tag already holds the same entries (in another order, say after concurrent
+    // merges) under the same top-level fields: keep it as it is.
+    let result = match (destination, &dest_index) {
+        (Some(d), Some(di)) if same_content(&result, di) => d.clone(),
+        _ => result,
+    };
     let action = if destination.is_some_and(|d| d.digest() == result.digest()) {
         MergeAction::Unchanged
     } else if overwrite_image {
@@ -204,6 +210,23 @@ pub fn plan_merge(
         kept_from_destination: kept,
         not_eligible,
     })
+}
+
+/// Whether `a` and `b` hold the same entries (in any order) under the same media type,
+/// annotations and subject.
+fn same_content(a: &RawManifest, b: &IndexManifest) -> bool {
+    let Ok(Manifest::Index(a)) = a.parse() else {
+        return false;
+    };
+    let key = |d: &Descriptor| serde_json::to_string(d).unwrap_or_default();
+    let mut x: Vec<String> = a.manifests.iter().map(key).collect();
+    let mut y: Vec<String> = b.manifests.iter().map(key).collect();
+    x.sort();
+    y.sort();
+    a.media_type == b.media_type
+        && a.annotations == b.annotations
+        && a.subject == b.subject
+        && x == y
 }
 
 /// Whether `list` (what a tag holds) still has every entry of `required` (by digest):

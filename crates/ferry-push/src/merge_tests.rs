@@ -248,3 +248,32 @@ fn errors() {
         "{e}"
     );
 }
+
+#[test]
+fn same_entries_in_another_order_is_unchanged() {
+    let src = list(L, vec![entry(1, "linux", "amd64", None, M)]);
+    let dest = list(
+        L,
+        vec![
+            entry(4, "linux", "s390x", None, M),
+            entry(1, "linux", "amd64", None, M),
+        ],
+    );
+    let p = plan_merge(&src, Some(&dest), MergeKey::Platform, None).unwrap();
+    assert_eq!(p.action, MergeAction::Unchanged);
+    assert_eq!(p.result.bytes(), dest.bytes(), "the tag keeps its bytes");
+    // Another media type at the destination is a change.
+    let oci = list(
+        OCI_INDEX,
+        vec![
+            entry(4, "linux", "s390x", None, M),
+            entry(1, "linux", "amd64", None, M),
+        ],
+    );
+    assert_eq!(
+        plan_merge(&src, Some(&oci), MergeKey::Platform, None)
+            .unwrap()
+            .action,
+        MergeAction::Merged
+    );
+}
