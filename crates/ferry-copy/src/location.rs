@@ -76,8 +76,9 @@ impl Location {
     /// Opens the location for writing (a layout is created when missing).
     pub fn open_destination(&self, client: &Client) -> Result<AnyImage> {
         Ok(match self {
+            // Reads at a destination ask for push access too: one token, not two.
             Location::Registry(r) => AnyImage::Registry(RegistryRepo::new(
-                client.repository(r.registry(), r.repository()),
+                client.repository(r.registry(), r.repository()).for_push(),
             )),
             Location::Layout { path, .. } => AnyImage::Layout(OciLayout::create(path)?),
         })

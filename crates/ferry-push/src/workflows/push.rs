@@ -247,7 +247,11 @@ async fn push_group(
         let src = src.clone();
         let top = &top;
         async move {
-            let dest = RegistryRepo::new(dest_client.repository(d.registry(), d.repository()));
+            let dest = RegistryRepo::new(
+                dest_client
+                    .repository(d.registry(), d.repository())
+                    .for_push(),
+            );
             let tag = d.tag().expect("planned destinations have tags");
             let (result, attempts) = opts
                 .retry

@@ -1,0 +1,34 @@
+# ferry — the two entry points a fresh machine needs:
+#   make demo   local registries, seeded images, a push with a merge, the report
+#   make test   fmt + clippy (warnings denied) + every test against real registries
+# Each installs what it needs (apt: docker-registry, skopeo, apache2-utils, openssl).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: demo test tools lint unit build bench
+
+tools:
+	@bash scripts/ensure-tools.sh
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install the Rust toolchain (rustup)" >&2; exit 1; }
+
+build: tools
+	$(CARGO) build --release -p ferry-cli -p ferry-testkit
+
+demo: build
+	@bash scripts/demo.sh
+
+lint: tools
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test: lint
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found: using cargo test"; \
+		$(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+
+bench: build
+	@bash bench/run.sh

@@ -1,0 +1,93 @@
+//! `ferry copy`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ferry_copy::{CopyEngine, CopyOptions};
+use ferry_image::Platform;
+use serde_json::json;
+
+use crate::cli::{Global, Output};
+use crate::commands::{host, location};
+use crate::context::{Role, client};
+use crate::{output, progress, usage};
+
+/// Arguments of `ferry copy`.
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Copy only this platform (OS/ARCH[/VARIANT]); repeat for a filtered list
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Vec<String>,
+    /// Source image
+    pub src: String,
+    /// Destination image
+    pub dest: String,
+}
+
+/// Parses `--platform` values.
+pub fn platforms(values: &[String]) -> Result<Vec<Platform>> {
+    values
+        .iter()
+        .map(|p| {
+            p.parse::<Platform>()
+                .map_err(|e| usage(format!("--platform: {e}")))
+        })
+        .collect()
+}
+
+pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
+    let src_loc = location("source", &a.src)?;
+    let dest_loc = location("destination", &a.dest)?;
+    let platforms = platforms(&a.platform)?;
+    let mut roles = Vec::new();
+    if let Some(h) = host(&src_loc) {
+        roles.push((h, Role::Source));
+    }
+    if let Some(h) = host(&dest_loc) {
+        roles.push((h, Role::Destination));
+    }
+    let client = client(g, &roles)?;
+    let src = src_loc
+        .open_source(&client)
+        .with_context(|| format!("opening {src_loc}"))?;
+    let target = src_loc.source_target(&src)?;
+    let dest = dest_loc
+        .open_destination(&client)
+        .with_context(|| format!("opening {dest_loc}"))?;
+    let engine = CopyEngine::with_progress(
+        CopyOptions {
+            jobs: g.jobs as usize,
+            platforms,
+        },
+        progress::for_run(g.quiet || g.output != Output::Text),
+    );
+    let tag = dest_loc.destination_tag();
+    let outcome = engine.copy(&src, &target, &dest, tag.as_deref()).await?;
+    let stats = engine.stats();
+    match g.output {
+        Output::Json | Output::Yaml => output::structured(
+            g.output,
+            &json!({
+                "source": src_loc.to_string(),
+                "destination": dest_loc.to_string(),
+                "digest": outcome.digest,
+                "mediaType": outcome.media_type,
+                "changed": outcome.changed,
+                "stats": stats,
+            }),
+        )?,
+        Output::Text => {
+            let what = if outcome.changed {
+                "copied"
+            } else {
+                "unchanged"
+            };
+            println!("{what} {dest_loc} {}", outcome.digest);
+            if !g.quiet {
+                eprintln!("{}", output::summary(&stats));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! Printing results as text or JSON on stdout.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// Prints `value` as YAML when asked (`-o yaml`), else as pretty JSON.
+pub fn structured<T: Serialize + ?Sized>(format: crate::cli::Output, value: &T) -> Result<()> {
+    if format == crate::cli::Output::Yaml {
+        let mut out = std::io::stdout().lock();
+        out.write_all(serde_norway::to_string(value)?.as_bytes())?;
+        return Ok(());
+    }
+    json(value)
+}
+
+/// Prints `value` as pretty JSON with a final newline.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints lines.
+pub fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for l in items {
+        writeln!(out, "{}", l.as_ref())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Formats a byte count for people.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The one-line text summary of a run's counters.
+pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
+    format!(
+        "{} image(s) copied, {} unchanged; {} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
+        s.images_copied,
+        s.images_unchanged,
+        s.manifests_written,
+        s.manifests_present,
+        s.blobs_copied,
+        bytes(s.bytes_copied),
+        s.blobs_mounted,
+        s.blobs_skipped
+    )
+}

@@ -1,0 +1,108 @@
+//! Running the real `ferry` binary against real registries.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use ferry_testkit::Registry;
+
+/// A sandbox for one test: its own HOME, auth file and CA directory, so the machine's
+/// credentials never leak in.
+pub struct Ferry {
+    pub dir: tempfile::TempDir,
+    pub certs: PathBuf,
+    pub authfile: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw_stdout: Vec<u8>,
+}
+
+impl Ferry {
+    pub fn new(regs: &[&Registry]) -> Ferry {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        for (i, r) in regs.iter().enumerate() {
+            if let Some(ca) = r.ca_cert_path() {
+                std::fs::copy(ca, certs.join(format!("r{i}.crt"))).unwrap();
+            }
+        }
+        let authfile = dir.path().join("auth.json");
+        Ferry {
+            dir,
+            certs,
+            authfile,
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        c.args(args)
+            .env("HOME", self.dir.path())
+            .env("REGISTRY_AUTH_FILE", &self.authfile)
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("FERRY_PASSWORD")
+            .env_remove("FERRY_LOG")
+            .arg("--cert-dir")
+            .arg(&self.certs)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        finish(self.command(args).output().unwrap())
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        finish(child.wait_with_output().unwrap())
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "ferry {args:?} failed:\n{}", r.stderr);
+        r.stdout
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+}
+
+fn finish(o: Output) -> Run {
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        raw_stdout: o.stdout,
+    }
+}
+
+/// `USER:PASS` of a registry.
+pub fn creds(r: &Registry) -> String {
+    let (u, p) = r.credentials().unwrap();
+    format!("{u}:{p}")
+}
+
+pub fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
