@@ -70,6 +70,9 @@ RESULTS=$WORK/results.tsv # scenario tool round seconds rss_kib dst_requests met
 : >"$RESULTS"
 log "work dir $WORK"
 
+# Per run, $WORK/out/ keeps the command output (.log), peak RSS (.rss) and the destination's
+# access-log lines (.access.log); KEEP=1 keeps them after the run.
+
 # skopeo gets its own policy, an empty registries.conf and an empty auth file.
 printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' >"$WORK/policy.json"
 : >"$WORK/registries.conf"
@@ -171,6 +174,8 @@ timed() {
     secs=$(python3 -c "print(f'{($t1-$t0)/1e9:.4f}')")
     rss=$(tail -n 1 "$WORK/out/$tag.rss")
     counts=$("$LAB" count --log "$DST_LOG" --since-line "$mark" --json)
+    # The destination's access-log lines of this run, for a look at where requests go.
+    tail -n "+$((mark + 1))" "$DST_LOG" >"$WORK/out/$tag.access.log"
     local total
     total=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["total"])' "$counts")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$tool" "$round" "$secs" "$rss" "$total" \
@@ -220,6 +225,7 @@ blob_present "$DST" warmup/s4 "$S4_LAYER_DIGEST" "$S4_LAYER_SIZE" || die "warm-u
 
 # ---------------------------------------------------------------- rounds
 ID=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
     log "---- round $r of $ROUNDS"
     p="x$ID-r$r"
@@ -386,6 +392,10 @@ for (s, t), rs in sorted(runs.items()):
 print("\n".join(out))
 PY
 [ $? -eq 0 ] || fail "report generation"
+{
+    echo
+    echo "Load average (1/5/15 min) before the rounds: $LOAD_START; after: $(cut -d' ' -f1-3 /proc/loadavg)."
+} >>"$WORK/report.md"
 cat "$WORK/report.md"
 if [ -n "${REPORT:-}" ]; then
     cp "$WORK/report.md" "$REPORT"
