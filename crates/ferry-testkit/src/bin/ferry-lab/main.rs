@@ -42,7 +42,9 @@ USAGE
       command line uses seed N+k. --shared-base N: the first --layers size becomes a base
       layer shared by every build of an architecture (seeded by N and the arch); the other
       layers and the configs stay per build. --source-image: configs without Labels.
-      --layout DIR also writes an OCI layout (tag = TAG). Sizes accept K/M/G suffixes.
+      --layout DIR also writes an OCI layout (tag = TAG; with --format docker the entries
+      keep Docker media types, which skopeo 1.9's oci: transport does not list). Sizes
+      accept K/M/G suffixes.
 
   ferry-lab blob-layout --dir DIR --size BYTES --tag T [--seed N] [--format oci|docker]
                         [--registry HOST --repo REPO]
