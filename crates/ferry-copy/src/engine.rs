@@ -58,6 +58,15 @@ pub struct CopyOutcome {
     pub changed: bool,
 }
 
+/// Whether child manifests are asked for before they are copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// HEAD each child; skip the present ones with their subtree.
+    Ask,
+    /// The parent is new at a new tag: copy the children without asking.
+    AssumeAbsent,
+}
+
 type BlobCell = Arc<OnceCell<std::result::Result<BlobAction, Arc<CopyError>>>>;
 
 /// The engine. Create one per run and share it (`&CopyEngine` is enough).
@@ -149,14 +158,28 @@ impl CopyEngine {
             media_type: top.media_type().clone(),
             changed,
         };
-        if let Some(tag) = dest_tag
-            && dest.resolve_tag(tag).await?.as_ref() == Some(top.digest())
-        {
+        let tagged = match dest_tag {
+            Some(tag) => dest.resolve_tag(tag).await?,
+            None => None,
+        };
+        if tagged.as_ref() == Some(top.digest()) {
             Stats::add(&self.stats.images_unchanged, 1);
             self.progress.image_finished(&name, top.digest(), false);
             return Ok(outcome(false));
         }
-        let present = self.copy_children(src, &top, dest).await?;
+        let present = dest.has_manifest(top.digest()).await?;
+        if present {
+            Stats::add(&self.stats.manifests_present, 1);
+        } else {
+            // A tag that does not exist yet, for an image that is not there: its child
+            // manifests are not asked for one by one (a wrong guess costs an idempotent PUT).
+            let walk = if dest_tag.is_some() && tagged.is_none() {
+                Walk::AssumeAbsent
+            } else {
+                Walk::Ask
+            };
+            self.copy_below(src, &top, dest, walk).await?;
+        }
         match dest_tag {
             Some(tag) => {
                 dest.put_manifest(&top, &Target::Tag(tag.to_string()))
@@ -187,6 +210,19 @@ impl CopyEngine {
             Stats::add(&self.stats.manifests_present, 1);
             return Ok(true);
         }
+        self.copy_below(src, manifest, dest, Walk::Ask).await?;
+        Ok(false)
+    }
+
+    /// Copies what an absent `manifest` needs: its child manifests (each asked for first,
+    /// unless `walk` says they cannot be there) or its blobs.
+    async fn copy_below<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        manifest: &RawManifest,
+        dest: &D,
+        walk: Walk,
+    ) -> Result<()> {
         match manifest.parse()? {
             Manifest::Index(index) => {
                 try_join_all(
@@ -194,7 +230,7 @@ impl CopyEngine {
                         .manifests
                         .iter()
                         .filter(|c| c.media_type.is_manifest())
-                        .map(|c| self.copy_child(src, c, dest)),
+                        .map(|c| self.copy_child(src, c, dest, walk)),
                 )
                 .await?;
             }
@@ -202,7 +238,7 @@ impl CopyEngine {
                 try_join_all(image.blobs().iter().map(|b| self.copy_blob(src, b, dest))).await?;
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Copies one child manifest (and its tree) by digest.
@@ -211,10 +247,11 @@ impl CopyEngine {
         src: &'a S,
         child: &'a Descriptor,
         dest: &'a D,
+        walk: Walk,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let what = || format!("image {}", child.digest);
-            if dest.has_manifest(&child.digest).await.ctx(what)? {
+            if walk == Walk::Ask && dest.has_manifest(&child.digest).await.ctx(what)? {
                 Stats::add(&self.stats.manifests_present, 1);
                 return Ok(());
             }
@@ -222,13 +259,11 @@ impl CopyEngine {
                 .manifest(&Target::Digest(child.digest.clone()))
                 .await
                 .ctx(what)?;
-            let present = self.copy_children(src, &raw, dest).await.ctx(what)?;
-            if !present {
-                dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
-                    .await
-                    .ctx(what)?;
-                Stats::add(&self.stats.manifests_written, 1);
-            }
+            self.copy_below(src, &raw, dest, walk).await.ctx(what)?;
+            dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
+                .await
+                .ctx(what)?;
+            Stats::add(&self.stats.manifests_written, 1);
             Ok(())
         })
     }
