@@ -61,9 +61,12 @@ pub struct Global {
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum, default_value = "text")]
     pub output: Output,
-    /// Concurrent transfers
+    /// Concurrent blob transfers in all
     #[arg(short = 'j', long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
+    /// Concurrent transfers into any one registry (default: --jobs)
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs_per_registry: Option<u16>,
     /// Less output (no progress)
     #[arg(short, long, global = true)]
     pub quiet: bool,

@@ -25,14 +25,22 @@ use crate::{CopyError, Result};
 /// Blobs below this size take a slot of their own pool, so a few large layers never keep
 /// configs and small layers waiting.
 const SMALL_BLOB: u64 = 1024 * 1024;
+/// Small blobs are cheap for a registry and latency-bound: they get this many slots per
+/// job, outside the per-registry limit (measured: S1 0.11-0.13 s at 8 slots, 0.09-0.10 s
+/// at 32).
+const SMALL_SLOTS_PER_JOB: usize = 4;
 /// Largest config blob read whole (platform checks).
 const MAX_CONFIG: u64 = 16 * 1024 * 1024;
 
 /// How a copy is run.
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
-    /// Concurrent blob transfers (large and small blobs each get this many slots).
+    /// Concurrent transfers of blobs of 1 MiB and more, in all; smaller blobs get four
+    /// times as many slots of their own, so they never wait behind big layers.
     pub jobs: usize,
+    /// Concurrent transfers of blobs of 1 MiB and more into any one destination registry
+    /// (or layout); `None` means the same as `jobs`.
+    pub jobs_per_registry: Option<usize>,
     /// Platforms to copy from a list; empty copies every platform. One platform copies
     /// that image manifest alone; several give a filtered list.
     pub platforms: Vec<Platform>,
@@ -42,6 +50,7 @@ impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             jobs: 8,
+            jobs_per_registry: None,
             platforms: Vec::new(),
         }
     }
@@ -76,6 +85,7 @@ pub struct CopyEngine {
     small: Semaphore,
     blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
     placed: Mutex<HashMap<(String, Digest), RepoId>>,
+    per_registry: Mutex<HashMap<String, Arc<Semaphore>>>,
     stats: Stats,
     progress: Arc<dyn Progress>,
 }
@@ -91,10 +101,11 @@ impl CopyEngine {
         let jobs = options.jobs.max(1);
         CopyEngine {
             large: Semaphore::new(jobs),
-            small: Semaphore::new(jobs),
+            small: Semaphore::new(jobs * SMALL_SLOTS_PER_JOB),
             options,
             blobs: Mutex::new(HashMap::new()),
             placed: Mutex::new(HashMap::new()),
+            per_registry: Mutex::new(HashMap::new()),
             stats: Stats::default(),
             progress,
         }
@@ -136,9 +147,18 @@ impl CopyEngine {
                 dest.describe()
             )
         };
-        let raw = src.manifest(src_target).await.ctx(what)?;
-        let top = self.select_platforms(src, raw).await.ctx(what)?;
-        self.copy_top(src, top, dest, dest_tag).await.ctx(what)
+        // The destination tag is asked for while the source manifest is fetched.
+        let tag_now = async {
+            match dest_tag {
+                Some(t) => dest.resolve_tag(t).await,
+                None => Ok(None),
+            }
+        };
+        let (raw, tagged) = futures_util::future::join(src.manifest(src_target), tag_now).await;
+        let top = self.select_platforms(src, raw.ctx(what)?).await.ctx(what)?;
+        self.copy_top_known(src, top, dest, dest_tag, tagged.ctx(what)?)
+            .await
+            .ctx(what)
     }
 
     /// Copies an already-fetched top-level manifest and its tree, then sets `dest_tag`.
@@ -149,6 +169,22 @@ impl CopyEngine {
         dest: &D,
         dest_tag: Option<&str>,
     ) -> Result<CopyOutcome> {
+        let tagged = match dest_tag {
+            Some(tag) => dest.resolve_tag(tag).await?,
+            None => None,
+        };
+        self.copy_top_known(src, top, dest, dest_tag, tagged).await
+    }
+
+    /// [`copy_top`](Self::copy_top) when what the tag holds (`tagged`) is already known.
+    async fn copy_top_known<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        top: RawManifest,
+        dest: &D,
+        dest_tag: Option<&str>,
+        tagged: Option<Digest>,
+    ) -> Result<CopyOutcome> {
         let name = match dest_tag {
             Some(t) => format!("{}:{}", dest.describe(), t),
             None => format!("{}@{}", dest.describe(), top.digest()),
@@ -157,10 +193,6 @@ impl CopyEngine {
             digest: top.digest().clone(),
             media_type: top.media_type().clone(),
             changed,
-        };
-        let tagged = match dest_tag {
-            Some(tag) => dest.resolve_tag(tag).await?,
-            None => None,
         };
         if tagged.as_ref() == Some(top.digest()) {
             Stats::add(&self.stats.images_unchanged, 1);
@@ -352,7 +384,16 @@ impl CopyEngine {
         } else {
             &self.large
         };
+        // Global slot first, then the destination registry's: one order, no deadlock.
         let _permit = pool.acquire().await.expect("semaphore never closed");
+        let registry = dest
+            .repo_id()
+            .map_or_else(|| dest.dedup_key(), |r| r.registry);
+        let slots = (desc.size >= SMALL_BLOB).then(|| self.registry_slots(&registry));
+        let _registry_permit = match &slots {
+            Some(s) => Some(s.acquire().await.expect("semaphore never closed")),
+            None => None,
+        };
         self.progress.blob_started(&desc.digest, desc.size);
         let opener = VerifyingOpener {
             src,
@@ -369,6 +410,20 @@ impl CopyEngine {
         self.progress
             .blob_finished(&desc.digest, BlobAction::Copied);
         Ok(BlobAction::Copied)
+    }
+
+    fn registry_slots(&self, registry: &str) -> Arc<Semaphore> {
+        let n = self
+            .options
+            .jobs_per_registry
+            .unwrap_or(self.options.jobs)
+            .max(1);
+        self.per_registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(registry.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(n)))
+            .clone()
     }
 
     fn remember(&self, at: &RepoId, digest: &Digest) {

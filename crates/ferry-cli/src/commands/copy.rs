@@ -58,6 +58,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
     let engine = CopyEngine::with_progress(
         CopyOptions {
             jobs: g.jobs as usize,
+            jobs_per_registry: g.jobs_per_registry.map(usize::from),
             platforms,
         },
         progress::for_run(g.quiet || g.output != Output::Text),

@@ -81,6 +81,7 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
                         Err((name, e)) => unreadable.push(ItemReport {
                             name: name.unwrap_or_else(|| format!("{}", path.display())),
                             kind: "unknown",
+                            arch: None,
                             state: PushItemState::Invalid,
                             destinations: Vec::new(),
                             reason: Some(e.to_string()),
@@ -131,6 +132,7 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     let engine = CopyEngine::with_progress(
         CopyOptions {
             jobs: settings.jobs,
+            jobs_per_registry: g.jobs_per_registry.map(usize::from),
             platforms: Vec::new(),
         },
         progress::for_run(g.quiet || g.output != Output::Text),
@@ -193,9 +195,14 @@ fn print_text(r: &PushReport) {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let arch = i
+            .arch
+            .as_deref()
+            .map(|a| format!(" [{a}]"))
+            .unwrap_or_default();
         match &i.reason {
-            Some(reason) => println!("  {state:>9}  {}  ({reason})", i.name),
-            None => println!("  {state:>9}  {}", i.name),
+            Some(reason) => println!("  {state:>9}  {}{arch}  ({reason})", i.name),
+            None => println!("  {state:>9}  {}{arch}", i.name),
         }
     }
     eprintln!("{}", output::summary(&r.stats));

@@ -61,6 +61,7 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
     let engine = CopyEngine::with_progress(
         CopyOptions {
             jobs: g.jobs as usize,
+            jobs_per_registry: g.jobs_per_registry.map(usize::from),
             platforms: Vec::new(),
         },
         progress::for_run(g.quiet || g.output != Output::Text),

@@ -59,6 +59,8 @@ pub struct ItemReport {
     pub name: String,
     /// Its class.
     pub kind: &'static str,
+    /// Its architecture, when the item names one (items of one list share a name).
+    pub arch: Option<String>,
     /// Its final state.
     pub state: PushItemState,
     /// Its destinations.
@@ -81,13 +83,20 @@ pub struct PushReport {
 }
 
 impl PushReport {
-    /// Exit 0 only when every item that was not skipped is PUSHED.
+    /// Exit 0 only when every item that was not skipped is PUSHED (for a dry run: would
+    /// be pushed, i.e. still PENDING with no failure).
     pub fn success(&self) -> bool {
+        let done = if self.dry_run {
+            PushItemState::Pending
+        } else {
+            PushItemState::Pushed
+        };
         self.items.iter().all(|i| {
-            i.state == PushItemState::Pushed
-                || i.reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("skipped"))
+            let skipped = i
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("skipped"));
+            skipped || (i.state == done && (i.reason.is_none() || !self.dry_run))
         })
     }
 }
@@ -137,6 +146,11 @@ pub async fn push(
         .map(|it| ItemReport {
             name: it.name().to_string(),
             kind: it.kind(),
+            arch: match it {
+                PushItem::ContainerImage(i) => i.arch().map(str::to_string),
+                PushItem::SourceContainerImage(i) => i.arch().map(str::to_string),
+                PushItem::OperatorManifest(_) => None,
+            },
             state: PushItemState::Pending,
             destinations: Vec::new(),
             reason: None,
