@@ -235,3 +235,47 @@ fn sync_with_tag_filter() {
     assert_eq!(v["stats"]["images_unchanged"], 2);
     assert_eq!(v["stats"]["images_copied"], 1);
 }
+
+#[test]
+fn credentials_from_a_credential_helper() {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = Registry::tls_htpasswd("helper-user", "from-the-helper");
+    let img = images::simple(48, Format::Oci);
+    images::push_image(&reg, "h/app", Some("t"), &img);
+    let f = Ferry::new(&[&reg]);
+    // A docker-credential-* program: reads the host on stdin, prints JSON credentials.
+    let bin = f.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-ferrytest");
+    write(
+        &helper,
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"helper-user\",\"Secret\":\"from-the-helper\"}}'\n",
+            reg.host()
+        ),
+    );
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(
+        &f.authfile,
+        &format!(
+            r#"{{"auths":{{}},"credHelpers":{{"{}":"ferrytest"}}}}"#,
+            reg.host()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = f
+        .command(&["digest", &format!("{}/h/app:t", reg.host())])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), img.digest);
+}

@@ -267,7 +267,13 @@ impl CopyEngine {
                 .await?;
             }
             image => {
-                try_join_all(image.blobs().iter().map(|b| self.copy_blob(src, b, dest))).await?;
+                try_join_all(
+                    image
+                        .blobs()
+                        .iter()
+                        .map(|b| self.copy_blob_walk(src, b, dest, walk)),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -307,6 +313,16 @@ impl CopyEngine {
         desc: &Descriptor,
         dest: &D,
     ) -> Result<BlobAction> {
+        self.copy_blob_walk(src, desc, dest, Walk::Ask).await
+    }
+
+    async fn copy_blob_walk<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        desc: &Descriptor,
+        dest: &D,
+        walk: Walk,
+    ) -> Result<BlobAction> {
         let key = (dest.dedup_key(), desc.digest.clone());
         let cell = self
             .blobs
@@ -319,7 +335,9 @@ impl CopyEngine {
         let result = cell
             .get_or_init(|| async {
                 did_it = true;
-                self.copy_blob_once(src, desc, dest).await.map_err(Arc::new)
+                self.copy_blob_once(src, desc, dest, walk)
+                    .await
+                    .map_err(Arc::new)
             })
             .await;
         match result {
@@ -341,8 +359,13 @@ impl CopyEngine {
         src: &S,
         desc: &Descriptor,
         dest: &D,
+        walk: Walk,
     ) -> Result<BlobAction> {
-        if dest.has_blob(&desc.digest).await? {
+        let present = match walk {
+            Walk::Ask => dest.has_blob(&desc.digest).await?,
+            Walk::AssumeAbsent => dest.probe_blob(&desc.digest).await?,
+        };
+        if present {
             Stats::add(&self.stats.blobs_skipped, 1);
             self.progress
                 .blob_finished(&desc.digest, BlobAction::Skipped);

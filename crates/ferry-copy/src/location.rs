@@ -186,6 +186,9 @@ impl ImageDestination for AnyImage {
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
         both!(self, x => x.has_blob(digest).await)
     }
+    async fn probe_blob(&self, digest: &Digest) -> Result<bool> {
+        both!(self, x => x.probe_blob(digest).await)
+    }
     async fn mount_blob(&self, digest: &Digest, from: &RepoId) -> Result<bool> {
         both!(self, x => x.mount_blob(digest, from).await)
     }

@@ -97,6 +97,12 @@ impl ImageDestination for RegistryRepo {
         Ok(self.repo.blob_exists(digest).await?.is_some())
     }
 
+    async fn probe_blob(&self, digest: &Digest) -> Result<bool> {
+        // POST ?mount=D&from=<this repository>: 201 when linked here, else 202 and a
+        // session the client keeps for the upload of D (HEAD + POST in one request).
+        Ok(self.repo.mount_blob(digest, self.repo.name()).await?)
+    }
+
     async fn mount_blob(&self, digest: &Digest, from: &RepoId) -> Result<bool> {
         if from.registry != self.repo.registry() || from.repository == self.repo.name() {
             return Ok(false);

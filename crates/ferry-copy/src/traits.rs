@@ -55,6 +55,13 @@ pub trait ImageDestination: Send + Sync {
     fn dedup_key(&self) -> String;
     /// Whether the blob is present.
     fn has_blob(&self, digest: &Digest) -> impl Future<Output = Result<bool>> + Send;
+    /// Asks for a blob where it is probably absent (a new image under a new tag): `true`
+    /// when present. A registry answers with one request that also opens the upload
+    /// session the blob will need (a mount from the repository itself: 201 when the blob is
+    /// linked there, 202 with a session when not); elsewhere it is [`has_blob`](Self::has_blob).
+    fn probe_blob(&self, digest: &Digest) -> impl Future<Output = Result<bool>> + Send {
+        self.has_blob(digest)
+    }
     /// Mounts a blob from another repository of the same registry; `false` when it could
     /// not (the caller then uploads).
     fn mount_blob(

@@ -177,3 +177,45 @@ async fn large_layer_streams_through() {
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[tokio::test]
+async fn a_new_build_under_a_new_tag_reuses_the_blobs_the_repository_has() {
+    // Build 2 shares its base layer with build 1: pushing it to a new tag must not
+    // upload the base again (the blob probe finds it in the repository).
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let spec = |seed| {
+        ImageSpec::new("amd64", seed)
+            .layers(&[200_000, 50_000])
+            .shared_base(77)
+    };
+    let b1 = images::image(&spec(301), Format::Oci);
+    let b2 = images::image(&spec(302), Format::Oci);
+    let shared: Vec<&str> = b1
+        .layers
+        .iter()
+        .filter(|l| b2.layers.iter().any(|m| m.digest == l.digest))
+        .map(|l| l.digest.as_str())
+        .collect();
+    assert!(!shared.is_empty(), "the kit shares the base layer");
+    images::push_image(&src, "r/app", Some("1"), &b1);
+    images::push_image(&src, "r/app", Some("2"), &b2);
+    let c = client_for(&[&src, &dst]);
+    let (s, d) = (repo(&c, &src, "r/app"), repo(&c, &dst, "r/app"));
+    CopyEngine::new(CopyOptions::default())
+        .copy(&s, &tag("1"), &d, Some("1"))
+        .await
+        .unwrap();
+    let mark = dst.mark();
+    let engine = CopyEngine::new(CopyOptions::default());
+    engine.copy(&s, &tag("2"), &d, Some("2")).await.unwrap();
+    dst.settle();
+    let uploaded = dst.count_since(mark, "PUT", "/blobs/uploads/");
+    assert_eq!(
+        uploaded,
+        b2.blobs().count() - shared.len(),
+        "shared blobs not sent again"
+    );
+    assert_eq!(engine.stats().blobs_skipped as usize, shared.len());
+    assert_eq!(skopeo::inspect_raw(&dst, "r/app:2"), b2.manifest);
+}
