@@ -110,3 +110,20 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .with_target(false)
         .try_init();
 }
+
+/// The copy engine of a command: `-j`, `--jobs-per-registry`, these platforms, and
+/// progress on a terminal for text output.
+pub fn engine(
+    global: &Global,
+    jobs: usize,
+    platforms: Vec<ferry_image::Platform>,
+) -> ferry_copy::CopyEngine {
+    ferry_copy::CopyEngine::with_progress(
+        ferry_copy::CopyOptions {
+            jobs,
+            jobs_per_registry: global.jobs_per_registry.map(usize::from),
+            platforms,
+        },
+        crate::progress::for_run(global.quiet || global.output != crate::cli::Output::Text),
+    )
+}

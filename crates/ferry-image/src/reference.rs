@@ -52,6 +52,16 @@ pub struct Reference {
 impl Reference {
     /// Parses a reference, normalizing a name without a registry as Docker does.
     pub fn parse(input: &str) -> Result<Reference, ImageError> {
+        Reference::parse_as(input, false)
+    }
+
+    /// Parses a fully qualified reference, as pull specs are written: the first component
+    /// is always the registry (`reg/ns/app:1` is registry `reg`), nothing is normalized.
+    pub fn parse_qualified(input: &str) -> Result<Reference, ImageError> {
+        Reference::parse_as(input, true)
+    }
+
+    fn parse_as(input: &str, qualified: bool) -> Result<Reference, ImageError> {
         let err = |reason: &str| ImageError::reference(input, reason);
         if input.is_empty() {
             return Err(err("empty reference"));
@@ -79,7 +89,14 @@ impl Reference {
         if let Some(tag) = tag {
             validate_tag(tag).map_err(|r| err(&r))?;
         }
-        let (registry, repository) = split_name(name).map_err(|r| err(&r))?;
+        let (registry, repository) = if qualified {
+            let (r, p) = name.split_once('/').ok_or_else(|| {
+                err("a fully qualified reference names its registry: REGISTRY/REPOSITORY[:TAG][@DIGEST]")
+            })?;
+            (r.to_string(), p.to_string())
+        } else {
+            split_name(name).map_err(|r| err(&r))?
+        };
         Reference::from_parts(&registry, &repository, tag, digest).map_err(|e| match e {
             ImageError::InvalidReference { reason, .. } => err(&reason),
             other => other,
@@ -457,6 +474,16 @@ mod tests {
         assert!(Reference::parse(&long_tag).is_err());
         let long_name = format!("r.io/{}", "a".repeat(260));
         assert!(Reference::parse(&long_name).is_err());
+    }
+
+    #[test]
+    fn qualified_names_their_registry() {
+        let r = Reference::parse_qualified("reg/ns/app:1").unwrap();
+        assert_eq!((r.registry(), r.repository()), ("reg", "ns/app"));
+        let r = Reference::parse_qualified("127.0.0.1:5000/a@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").unwrap();
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert!(Reference::parse_qualified("app:1").is_err());
+        assert!(Reference::parse_qualified("https://reg/app:1").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `registry:` source against a real registry: items carry the archs, labels, tags and
 //! digests skopeo sees.
 
+#[path = "../../ferry-copy/tests/common/mod.rs"]
 mod common;
 
 use common::client_for;

@@ -1,6 +1,7 @@
 //! The publishing workflows against real registries: push with merge and overwrite,
 //! idempotent re-runs, missing sources, retries, untag, concurrent merges.
 
+#[path = "../../ferry-copy/tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;

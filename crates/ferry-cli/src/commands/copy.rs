@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ferry_copy::{CopyEngine, CopyOptions};
+
 use ferry_image::Platform;
 use serde_json::json;
 
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
-use crate::{output, progress, usage};
+use crate::{output, usage};
 
 /// Arguments of `ferry copy`.
 #[derive(Args, Debug)]
@@ -55,14 +55,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
     let dest = dest_loc
         .open_destination(&client)
         .with_context(|| format!("opening {dest_loc}"))?;
-    let engine = CopyEngine::with_progress(
-        CopyOptions {
-            jobs: g.jobs as usize,
-            jobs_per_registry: g.jobs_per_registry.map(usize::from),
-            platforms,
-        },
-        progress::for_run(g.quiet || g.output != Output::Text),
-    );
+    let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let tag = dest_loc.destination_tag();
     let outcome = engine.copy(&src, &target, &dest, tag.as_deref()).await?;
     let stats = engine.stats();

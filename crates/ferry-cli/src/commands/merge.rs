@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use ferry_copy::{CopyEngine, CopyOptions, Location};
+use ferry_copy::Location;
 use ferry_push::merge::MergeKey;
 use ferry_push::workflows::merge::{MergeOptions, merge};
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::{output, progress, usage};
+use crate::{output, usage};
 
 /// Arguments of `ferry merge`.
 #[derive(Args, Debug)]
@@ -56,14 +56,7 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
     let src = src_loc.open_source(&client)?;
     let target = src_loc.source_target(&src)?;
     let dest = dest_loc.open_destination(&client)?;
-    let engine = CopyEngine::with_progress(
-        CopyOptions {
-            jobs: g.jobs as usize,
-            jobs_per_registry: g.jobs_per_registry.map(usize::from),
-            platforms: Vec::new(),
-        },
-        progress::for_run(g.quiet || g.output != Output::Text),
-    );
+    let engine = crate::context::engine(g, g.jobs as usize, Vec::new());
     let opts = MergeOptions {
         by,
         archs: a.archs.clone(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ferry_copy::{CopyEngine, CopyOptions};
+
 use ferry_push::items::{PushItem, PushItemState, SourceUrl, load_file_source_lenient};
 use ferry_push::plan::plan_push;
 use ferry_push::registry_source::load_registry_source;
@@ -18,7 +18,7 @@ use ferry_registry::Credentials;
 use crate::cli::{Global, Output};
 use crate::commands::items::{parse_sources, source_hosts};
 use crate::context::client_with;
-use crate::{output, progress, usage};
+use crate::{output, usage};
 
 /// Arguments of `ferry push`.
 #[derive(Args, Debug)]
@@ -129,14 +129,7 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
         dest_map.insert(settings.registry.clone(), c);
     }
     let dest_client = client_with(g, dest_map)?;
-    let engine = CopyEngine::with_progress(
-        CopyOptions {
-            jobs: settings.jobs,
-            jobs_per_registry: g.jobs_per_registry.map(usize::from),
-            platforms: Vec::new(),
-        },
-        progress::for_run(g.quiet || g.output != Output::Text),
-    );
+    let engine = crate::context::engine(g, settings.jobs, Vec::new());
     let opts = PushOptions {
         dry_run: a.dry_run,
         retry: Retry {

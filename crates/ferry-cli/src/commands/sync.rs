@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ferry_copy::{CopyEngine, CopyOptions, ImageSource, Location, sync};
+use ferry_copy::{ImageSource, Location, sync};
 use regex::Regex;
 use serde_json::json;
 
@@ -12,7 +12,7 @@ use crate::cli::{Global, Output};
 use crate::commands::copy::platforms;
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::{output, progress, usage};
+use crate::{output, usage};
 
 /// Arguments of `ferry sync`.
 #[derive(Args, Debug)]
@@ -70,14 +70,7 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
     if let Some(f) = &filter {
         tags.retain(|t| f.is_match(t));
     }
-    let engine = CopyEngine::with_progress(
-        CopyOptions {
-            jobs: g.jobs as usize,
-            jobs_per_registry: g.jobs_per_registry.map(usize::from),
-            platforms,
-        },
-        progress::for_run(g.quiet || g.output != Output::Text),
-    );
+    let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let images = a.images.unwrap_or(g.jobs as usize);
     let results = sync(&engine, &src, &dest, tags, images).await;
     let stats = engine.stats();

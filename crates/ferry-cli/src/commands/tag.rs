@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ferry_copy::{CopyEngine, CopyOptions, Location};
+use ferry_copy::Location;
 use ferry_push::settings::parse_duration;
 use ferry_push::workflows::retry::Retry;
 use ferry_push::workflows::tag::tag;
@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::{output, progress, usage};
+use crate::{output, usage};
 
 /// Arguments of `ferry tag`.
 #[derive(Args, Debug)]
@@ -58,14 +58,7 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
     for (loc, t) in &dests {
         opened.push((loc.open_destination(&client)?, t.clone()));
     }
-    let engine = CopyEngine::with_progress(
-        CopyOptions {
-            jobs: g.jobs as usize,
-            jobs_per_registry: g.jobs_per_registry.map(usize::from),
-            platforms: Vec::new(),
-        },
-        progress::for_run(g.quiet || g.output != Output::Text),
-    );
+    let engine = crate::context::engine(g, g.jobs as usize, Vec::new());
     let retry = Retry {
         attempts: a.retries,
         wait,

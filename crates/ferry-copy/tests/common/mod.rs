@@ -1,4 +1,5 @@
-//! Shared helpers of ferry-copy's integration tests.
+//! Shared helpers of the integration tests of ferry-copy and ferry-push (which includes
+//! this file by path): a registry client set up for test-kit registries.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

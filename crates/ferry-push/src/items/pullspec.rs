@@ -13,36 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use super::ItemsError;
 
-/// Splits a pull-spec string into a validated reference.
+/// Parses a pull-spec string (its first component is always the registry) into a
+/// validated reference, with the grammar of `ferry_image`.
 pub(crate) fn parse_spec(input: &str) -> Result<Reference, ItemsError> {
-    let err = |reason: &str| ItemsError::pull_spec(input, reason);
-    if input.is_empty() {
-        return Err(err("empty pull spec"));
-    }
-    if let Some((scheme, _)) = input.split_once("://") {
-        return Err(err(&format!(
-            "a URL scheme ({scheme}://) is not part of a pull spec; write REGISTRY/REPOSITORY[:TAG][@DIGEST]"
-        )));
-    }
-    if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(err("contains white space or control characters"));
-    }
-    let (name_tag, digest) = match input.split_once('@') {
-        Some((n, d)) => (n, Some(Digest::parse(d).map_err(|e| err(&e.to_string()))?)),
-        None => (input, None),
-    };
-    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match name_tag[last_slash..].rfind(':') {
-        Some(i) => (
-            &name_tag[..last_slash + i],
-            Some(&name_tag[last_slash + i + 1..]),
-        ),
-        None => (name_tag, None),
-    };
-    let (registry, repository) = name
-        .split_once('/')
-        .ok_or_else(|| err("a pull spec names its registry: REGISTRY/REPOSITORY[:TAG][@DIGEST]"))?;
-    build_reference(input, registry, repository, tag, digest)
+    Reference::parse_qualified(input).map_err(|e| match e {
+        ferry_image::ImageError::InvalidReference { reason, .. } => {
+            ItemsError::pull_spec(input, reason)
+        }
+        other => ItemsError::pull_spec(input, other.to_string()),
+    })
 }
 
 fn build_reference(

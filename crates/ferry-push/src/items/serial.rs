@@ -225,19 +225,21 @@ fn entries(items: &[PushItem]) -> Vec<Entry> {
         .collect()
 }
 
-/// Reads push items from the YAML form; every item is validated.
+/// Reads push items from the YAML form; every item is validated, the first invalid one
+/// fails the whole document.
 pub fn read_items_yaml(text: &str) -> Result<Vec<PushItem>, ItemsError> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
-    read_document(doc)
+    strict(read_items_yaml_lenient(text)?)
 }
 
-/// Reads push items from the JSON form; every item is validated.
+/// Reads push items from the JSON form; every item is validated, the first invalid one
+/// fails the whole document.
 pub fn read_items_json(text: &str) -> Result<Vec<PushItem>, ItemsError> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
-    read_document(doc)
+    strict(read_items_json_lenient(text)?)
+}
+
+/// The items of a leniently read document, or its first invalid entry's error.
+pub(crate) fn strict(entries: Vec<LenientEntry>) -> Result<Vec<PushItem>, ItemsError> {
+    entries.into_iter().map(|e| e.map_err(|(_, e)| e)).collect()
 }
 
 /// Writes push items in the YAML form, every field in a fixed order.
@@ -298,24 +300,6 @@ fn read_document_lenient(doc: serde_json::Value) -> Result<Vec<LenientEntry>, It
             read_entry(index, entry).map_err(|e| (name, e))
         })
         .collect())
-}
-
-fn read_document(doc: serde_json::Value) -> Result<Vec<PushItem>, ItemsError> {
-    let entries = match doc {
-        serde_json::Value::Array(entries) => entries,
-        serde_json::Value::Null => return Ok(Vec::new()),
-        _ => {
-            return Err(ItemsError::InvalidDocument {
-                reason: "expected a list of items, each a one-key map from class name to fields"
-                    .into(),
-            });
-        }
-    };
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| read_entry(index, entry))
-        .collect()
 }
 
 fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsError> {

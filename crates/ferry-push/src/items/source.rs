@@ -15,8 +15,8 @@ use std::str::FromStr;
 
 use ferry_image::Reference;
 
-use super::serial::{LenientEntry, read_items_json_lenient, read_items_yaml_lenient};
-use super::{ItemsError, PushItem, read_items_json, read_items_yaml};
+use super::serial::{LenientEntry, read_items_json_lenient, read_items_yaml_lenient, strict};
+use super::{ItemsError, PushItem};
 
 /// The backends pushsource has that need a service ferry cannot reach.
 const SERVICE_BACKENDS: &[&str] = &["koji", "errata", "pub"];
@@ -224,22 +224,10 @@ fn percent_decode(s: &str) -> Result<String, String> {
 }
 
 /// Loads the items of a `file:` source: JSON when the path ends in `.json`, YAML otherwise.
-/// Errors name the path.
+/// Errors name the path; the first invalid item fails the whole file.
 pub fn load_file_source(path: impl AsRef<Path>) -> Result<Vec<PushItem>, ItemsError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| ItemsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let items = if is_json {
-        read_items_json(&text)
-    } else {
-        read_items_yaml(&text)
-    };
-    items.map_err(|e| ItemsError::File {
+    strict(load_file_source_lenient(path)?).map_err(|e| ItemsError::File {
         path: path.to_path_buf(),
         source: Box::new(e),
     })

@@ -12,9 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ferry_image::{Digest, RawManifest, Reference, Target, media_types};
-use ferry_registry::{BlobOpener, ByteStream, Client, RegistryError, Repository};
+use ferry_registry::{BytesOpener, Client, Repository};
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use super::WorkflowError;
@@ -43,18 +42,6 @@ pub struct UntagOutcome {
 }
 
 const EMPTY_CONFIG: &[u8] = b"{}";
-
-struct BytesOpener(Bytes);
-
-impl BlobOpener for BytesOpener {
-    fn open(&self) -> BoxFuture<'_, Result<ByteStream, RegistryError>> {
-        let b = self.0.clone();
-        Box::pin(async move {
-            let s: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(b) }));
-            Ok(s)
-        })
-    }
-}
 
 /// Maps every tag of the repository to its digest (HEAD requests, 8 at a time).
 async fn tag_digests(repo: &Repository) -> Result<HashMap<String, Digest>, WorkflowError> {

@@ -154,11 +154,14 @@ pub(super) fn image(spec: &ImageSpec, format: Format) -> TestImage {
 }
 
 pub(super) fn index(specs: &[ImageSpec], format: Format) -> TestIndex {
+    index_of(specs.iter().map(|s| image(s, format)).collect(), format)
+}
+
+pub(super) fn index_of(images: Vec<TestImage>, format: Format) -> TestIndex {
     let list_type = match format {
         Format::Docker => DOCKER_LIST,
         Format::Oci => OCI_INDEX,
     };
-    let images: Vec<TestImage> = specs.iter().map(|s| image(s, format)).collect();
     let manifests: Vec<Value> = images
         .iter()
         .map(|img| {

@@ -225,6 +225,11 @@ pub fn index(specs: &[ImageSpec], format: Format) -> TestIndex {
     build::index(specs, format)
 }
 
+/// A Docker manifest list or OCI index over images already built, in their order.
+pub fn index_of(images: Vec<TestImage>, format: Format) -> TestIndex {
+    build::index_of(images, format)
+}
+
 /// A linux/amd64 Docker image (two small layers) whose config has no `Labels` at all.
 pub fn source_image(seed: u64) -> TestImage {
     image(

@@ -10,8 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferry_testkit::images::{
-    self, Blob, DOCKER_LAYER, DOCKER_LIST, Format, ImageSpec, OCI_INDEX, OCI_LAYER, TestImage,
-    TestIndex, digest_of,
+    self, Blob, DOCKER_LAYER, Format, ImageSpec, OCI_LAYER, TestImage, TestIndex, digest_of,
 };
 use serde_json::{Value, json};
 
@@ -139,39 +138,9 @@ pub fn rebase(img: TestImage, base: &Blob, diff_id: &str) -> TestImage {
     }
 }
 
-/// A Docker manifest list or OCI index over `images`, composed as the kit composes it.
+/// A Docker manifest list or OCI index over `images`, composed by the kit.
 pub fn list(images: Vec<TestImage>, format: Format) -> TestIndex {
-    let list_type = match format {
-        Format::Docker => DOCKER_LIST,
-        Format::Oci => OCI_INDEX,
-    };
-    let manifests: Vec<Value> = images
-        .iter()
-        .map(|img| {
-            let (os, arch, variant) = &img.platform;
-            let mut platform = json!({"architecture": arch, "os": os});
-            if let Some(v) = variant {
-                platform["variant"] = json!(v);
-            }
-            json!({
-                "mediaType": img.media_type,
-                "size": img.manifest.len(),
-                "digest": img.digest,
-                "platform": platform,
-            })
-        })
-        .collect();
-    let manifest = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": list_type,
-        "manifests": manifests,
-    }));
-    TestIndex {
-        digest: digest_of(&manifest),
-        manifest,
-        media_type: list_type.to_string(),
-        images,
-    }
+    ferry_testkit::images::index_of(images, format)
 }
 
 /// `f` over `items` on up to `threads` threads, results in order.
