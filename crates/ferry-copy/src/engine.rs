@@ -161,6 +161,32 @@ impl CopyEngine {
             .ctx(what)
     }
 
+    /// [`copy`](Self::copy) to `dest_tag` when the caller already knows the digest the tag
+    /// holds (`tagged`; `None`: no such tag), as `sync` does: the tag is not asked again.
+    pub async fn copy_to_known_tag<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        src_target: &Target,
+        dest: &D,
+        dest_tag: &str,
+        tagged: Option<Digest>,
+    ) -> Result<CopyOutcome> {
+        let what = || {
+            format!(
+                "copying {}:{} to {}:{}",
+                src.describe(),
+                src_target,
+                dest.describe(),
+                dest_tag
+            )
+        };
+        let raw = src.manifest(src_target).await.ctx(what)?;
+        let top = self.select_platforms(src, raw).await.ctx(what)?;
+        self.copy_top_known(src, top, dest, Some(dest_tag), tagged)
+            .await
+            .ctx(what)
+    }
+
     /// Copies an already-fetched top-level manifest and its tree, then sets `dest_tag`.
     pub async fn copy_top<S: ImageSource, D: ImageDestination>(
         &self,

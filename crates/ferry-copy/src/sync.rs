@@ -48,31 +48,31 @@ async fn sync_one<S: ImageSource, D: ImageDestination>(
     filtered: bool,
 ) -> Result<CopyOutcome> {
     let target = Target::Tag(tag.to_string());
-    if !filtered {
-        let what = || format!("tag {tag}");
-        let (have, want) =
-            futures_util::future::join(dest.resolve_tag(tag), src.resolve(&target)).await;
-        let want = want.ctx(what)?.ok_or_else(|| CopyError::NotFound {
-            what: format!("tag {tag}"),
-            location: src.describe(),
-        })?;
-        if have.ctx(what)?.as_ref() == Some(&want.digest) {
-            Stats::add(&engine_stats(engine).images_unchanged, 1);
-            engine.progress().image_finished(
-                &format!("{}:{tag}", dest.describe()),
-                &want.digest,
-                false,
-            );
-            return Ok(CopyOutcome {
-                digest: want.digest,
-                media_type: want.media_type,
-                changed: false,
-            });
-        }
+    if filtered {
+        return engine.copy(src, &target, dest, Some(tag)).await;
     }
-    engine.copy(src, &target, dest, Some(tag)).await
-}
-
-fn engine_stats(engine: &CopyEngine) -> &Stats {
-    engine.raw_stats()
+    let what = || format!("tag {tag}");
+    let (have, want) =
+        futures_util::future::join(dest.resolve_tag(tag), src.resolve(&target)).await;
+    let have = have.ctx(what)?;
+    let want = want.ctx(what)?.ok_or_else(|| CopyError::NotFound {
+        what: format!("tag {tag}"),
+        location: src.describe(),
+    })?;
+    if have.as_ref() == Some(&want.digest) {
+        Stats::add(&engine.raw_stats().images_unchanged, 1);
+        engine.progress().image_finished(
+            &format!("{}:{tag}", dest.describe()),
+            &want.digest,
+            false,
+        );
+        return Ok(CopyOutcome {
+            digest: want.digest,
+            media_type: want.media_type,
+            changed: false,
+        });
+    }
+    engine
+        .copy_to_known_tag(src, &target, dest, tag, have)
+        .await
 }

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use ferry_copy::{ImageSource, Location, check as check_image};
 use ferry_image::{Reference, Target};
+use ferry_registry::ManifestHead;
 use regex::Regex;
 use serde_json::json;
 
@@ -151,7 +152,9 @@ pub async fn delete(g: &Global, a: RefArg) -> Result<ExitCode> {
     let digest = match r.target() {
         Target::Digest(d) => d,
         t @ Target::Tag(_) => match repo.head_manifest(&t).await? {
-            Some(h) if h.digest.is_some() => h.digest.expect("checked"),
+            Some(ManifestHead {
+                digest: Some(d), ..
+            }) => d,
             Some(_) => repo.get_manifest(&t).await?.digest().clone(),
             None => bail!("{r}: not found"),
         },
