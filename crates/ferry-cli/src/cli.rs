@@ -26,6 +26,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// A `USER[:PASS]` flag value: usable as a string, shown with the password redacted.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl SecretArg {
+    /// The value as given.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once(':') {
+            Some((user, _)) => write!(f, "{user}:<redacted>"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// Output formats.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -45,13 +72,13 @@ pub struct Global {
     /// Credentials for a one-registry command: USER:PASS, or USER with the password in
     /// $FERRY_PASSWORD or on stdin (--password-stdin)
     #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub creds: Option<String>,
+    pub creds: Option<SecretArg>,
     /// Source credentials (USER[:PASS]; password else from $FERRY_SRC_PASSWORD)
     #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub src_creds: Option<String>,
+    pub src_creds: Option<SecretArg>,
     /// Destination credentials (USER[:PASS]; password else from $FERRY_DEST_PASSWORD)
     #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub dest_creds: Option<String>,
+    pub dest_creds: Option<SecretArg>,
     /// Directory of extra trusted CA certificates (*.crt)
     #[arg(long, global = true, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
@@ -142,4 +169,18 @@ pub enum Command {
         after_help = "Examples:\n  ferry push --target quay.yaml items.yaml\n  ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'\n\nExit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written)."
     )]
     Push(crate::commands::push::PushArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password() {
+        let cli = Cli::try_parse_from(["ferry", "--creds", "alice:hunter2", "digest", "r.io/a:b"])
+            .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("alice:<redacted>"), "{shown}");
+    }
 }

@@ -50,7 +50,7 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
             _ => (flag, value, env),
         };
         if let Some(v) = value {
-            credentials.insert(host.to_string(), parse_creds(flag, v, env)?);
+            credentials.insert(host.to_string(), parse_creds(flag, v.expose(), env)?);
         }
     }
     // Malformed credentials are a usage error even when no registry uses them.
@@ -60,7 +60,7 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
         ("--dest-creds", &global.dest_creds, "FERRY_DEST_PASSWORD"),
     ] {
         if let Some(v) = value {
-            parse_creds(flag, v, env)?;
+            parse_creds(flag, v.expose(), env)?;
         }
     }
     client_with(global, credentials)

@@ -77,7 +77,7 @@ pub async fn run(g: &Global, a: ItemsArgs) -> Result<ExitCode> {
     let sources = parse_sources(&a.sources)?;
     let mut creds: HashMap<String, Credentials> = HashMap::new();
     if let Some(c) = &g.creds {
-        let c = parse_creds("--creds", c, "FERRY_PASSWORD")?;
+        let c = parse_creds("--creds", c.expose(), "FERRY_PASSWORD")?;
         for h in source_hosts(&sources) {
             creds.insert(h, c.clone());
         }
