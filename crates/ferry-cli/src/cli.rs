@@ -56,7 +56,9 @@ impl std::fmt::Debug for SecretArg {
 /// Output formats.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
+    /// Text for people (tables, one result a line)
     Text,
+    /// JSON on stdout
     Json,
     /// YAML (the push-item form; other structured output as YAML too)
     Yaml,
@@ -69,8 +71,8 @@ pub struct Global {
     /// $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json, ~/.docker/config.json)
     #[arg(long, global = true, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
-    /// Credentials for a one-registry command: USER:PASS, or USER with the password in
-    /// $FERRY_PASSWORD or on stdin (--password-stdin)
+    /// Credentials: USER:PASS, or USER with the password in $FERRY_PASSWORD (on a
+    /// two-registry command, for a side without --src-creds / --dest-creds)
     #[arg(long, global = true, value_name = "USER[:PASS]")]
     pub creds: Option<SecretArg>,
     /// Source credentials (USER[:PASS]; password else from $FERRY_SRC_PASSWORD)
@@ -88,10 +90,10 @@ pub struct Global {
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum, default_value = "text")]
     pub output: Output,
-    /// Concurrent blob transfers in all
+    /// Concurrent transfers of blobs of 1 MiB and more (smaller blobs get 4x as many slots)
     #[arg(short = 'j', long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
-    /// Concurrent transfers into any one registry (default: --jobs)
+    /// Concurrent transfers of blobs of 1 MiB and more into any one registry (default: --jobs)
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs_per_registry: Option<u16>,
     /// Less output (no progress)
