@@ -139,26 +139,14 @@ impl CopyEngine {
         dest: &D,
         dest_tag: Option<&str>,
     ) -> Result<CopyOutcome> {
-        let what = || {
-            format!(
-                "copying {}:{} to {}",
-                src.describe(),
-                src_target,
-                dest.describe()
-            )
-        };
-        // The destination tag is asked for while the source manifest is fetched.
         let tag_now = async {
             match dest_tag {
                 Some(t) => dest.resolve_tag(t).await,
                 None => Ok(None),
             }
         };
-        let (raw, tagged) = futures_util::future::join(src.manifest(src_target), tag_now).await;
-        let top = self.select_platforms(src, raw.ctx(what)?).await.ctx(what)?;
-        self.copy_top_known(src, top, dest, dest_tag, tagged.ctx(what)?)
+        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now)
             .await
-            .ctx(what)
     }
 
     /// [`copy`](Self::copy) to `dest_tag` when the caller already knows the digest the tag
@@ -171,18 +159,32 @@ impl CopyEngine {
         dest_tag: &str,
         tagged: Option<Digest>,
     ) -> Result<CopyOutcome> {
+        self.fetch_and_copy(src, src_target, dest, Some(dest_tag), async { Ok(tagged) })
+            .await
+    }
+
+    /// Fetches the source manifest while `tagged` learns what the destination tag holds,
+    /// applies the platform filter, and copies.
+    async fn fetch_and_copy<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        src_target: &Target,
+        dest: &D,
+        dest_tag: Option<&str>,
+        tagged: impl std::future::Future<Output = Result<Option<Digest>>>,
+    ) -> Result<CopyOutcome> {
         let what = || {
+            let to = dest_tag.map(|t| format!(":{t}")).unwrap_or_default();
             format!(
-                "copying {}:{} to {}:{}",
+                "copying {}:{} to {}{to}",
                 src.describe(),
                 src_target,
-                dest.describe(),
-                dest_tag
+                dest.describe()
             )
         };
-        let raw = src.manifest(src_target).await.ctx(what)?;
-        let top = self.select_platforms(src, raw).await.ctx(what)?;
-        self.copy_top_known(src, top, dest, Some(dest_tag), tagged)
+        let (raw, tagged) = futures_util::future::join(src.manifest(src_target), tagged).await;
+        let top = self.select_platforms(src, raw.ctx(what)?).await.ctx(what)?;
+        self.copy_top_known(src, top, dest, dest_tag, tagged.ctx(what)?)
             .await
             .ctx(what)
     }
