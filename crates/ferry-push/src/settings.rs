@@ -126,7 +126,7 @@ pub struct TargetSettings {
     pub repo_layout: RepoLayout,
     /// Multi-arch policy.
     pub multiarch: MultiArch,
-    /// Attempts per destination tag (at least 1).
+    /// Attempts per destination tag (1 to 100).
     pub tag_retries: u32,
     /// The wait grows by this much each attempt (capped at two minutes).
     pub retry_wait: Duration,
@@ -234,8 +234,11 @@ impl TargetSettings {
                 Some(ns.to_string())
             }
         };
-        if raw.tag_retries == 0 {
-            return Err(invalid("tag_retries", "must be at least 1".into()));
+        if !(1..=100).contains(&raw.tag_retries) {
+            return Err(invalid(
+                "tag_retries",
+                format!("{} is not within 1..=100", raw.tag_retries),
+            ));
         }
         if !(1..=256).contains(&raw.jobs) {
             return Err(invalid(
@@ -286,12 +289,6 @@ impl TargetSettings {
             None => repo,
         }
     }
-
-    /// The wait before attempt `attempt` (1-based; the first attempt waits nothing).
-    pub fn wait_before(&self, attempt: u32) -> Duration {
-        let grown = self.retry_wait * attempt.saturating_sub(1);
-        grown.min(Duration::from_secs(120))
-    }
 }
 
 #[cfg(test)]
@@ -311,8 +308,6 @@ mod tests {
         );
         assert_eq!(s.multiarch, MultiArch::Overwrite);
         assert_eq!(s.retry_wait, Duration::from_millis(500));
-        assert_eq!(s.wait_before(1), Duration::ZERO);
-        assert_eq!(s.wait_before(3), Duration::from_secs(1));
         let d = TargetSettings::parse("registry: 127.0.0.1:5000\n").unwrap();
         assert_eq!(d.destination_repository("product/app"), "product/app");
         assert_eq!(d.tag_retries, 4);
@@ -328,6 +323,10 @@ mod tests {
             ("registry: quay.io\nnamespace: Bad/NS\n", "namespace"),
             ("registry: quay.io\nrepo_layout: wide\n", "repo_layout"),
             ("registry: quay.io\ntag_retries: 0\n", "tag_retries"),
+            (
+                "registry: quay.io\ntag_retries: 4000000000\n",
+                "tag_retries",
+            ),
             ("registry: quay.io\nretry_wait: soon\n", "retry_wait"),
             ("registry: quay.io\njobs: 0\n", "jobs"),
             (

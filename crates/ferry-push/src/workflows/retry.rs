@@ -31,7 +31,9 @@ impl Default for Retry {
 impl Retry {
     /// The wait before attempt `n` (1-based): none, then `wait`, `2 × wait`, … capped.
     pub fn wait_before(&self, n: u32) -> Duration {
-        (self.wait * n.saturating_sub(1)).min(self.max_wait)
+        self.wait
+            .saturating_mul(n.saturating_sub(1))
+            .min(self.max_wait)
     }
 
     /// Runs `f` until it succeeds, fails with a non-retryable error, or attempts run out.
@@ -104,5 +106,15 @@ mod tests {
         assert_eq!((res.unwrap(), n), (2, 2));
         assert_eq!(r.wait_before(1), Duration::ZERO);
         assert_eq!(r.wait_before(10), Duration::from_millis(5));
+        let huge = Retry {
+            attempts: u32::MAX,
+            wait: Duration::from_secs(86_400),
+            max_wait: Duration::from_secs(120),
+        };
+        assert_eq!(
+            huge.wait_before(u32::MAX),
+            Duration::from_secs(120),
+            "no overflow"
+        );
     }
 }
