@@ -76,14 +76,17 @@ enum Walk {
     AssumeAbsent,
 }
 
-type BlobCell = Arc<OnceCell<std::result::Result<BlobAction, Arc<CopyError>>>>;
+/// Work done once per (destination store, digest) in a run, shared by every waiter.
+type Cells<T> =
+    Mutex<HashMap<(String, Digest), Arc<OnceCell<std::result::Result<T, Arc<CopyError>>>>>>;
 
 /// The engine. Create one per run and share it (`&CopyEngine` is enough).
 pub struct CopyEngine {
     options: CopyOptions,
     large: Semaphore,
     small: Semaphore,
-    blobs: Mutex<HashMap<(String, Digest), BlobCell>>,
+    blobs: Cells<BlobAction>,
+    children: Cells<()>,
     placed: Mutex<HashMap<(String, Digest), RepoId>>,
     per_registry: Mutex<HashMap<String, Arc<Semaphore>>>,
     stats: Stats,
@@ -104,6 +107,7 @@ impl CopyEngine {
             small: Semaphore::new(jobs * SMALL_SLOTS_PER_JOB),
             options,
             blobs: Mutex::new(HashMap::new()),
+            children: Mutex::new(HashMap::new()),
             placed: Mutex::new(HashMap::new()),
             per_registry: Mutex::new(HashMap::new()),
             stats: Stats::default(),
@@ -316,21 +320,28 @@ impl CopyEngine {
         walk: Walk,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let what = || format!("image {}", child.digest);
-            if walk == Walk::Ask && dest.has_manifest(&child.digest).await.ctx(what)? {
-                Stats::add(&self.stats.manifests_present, 1);
-                return Ok(());
-            }
-            let raw = src
-                .manifest(&Target::Digest(child.digest.clone()))
-                .await
-                .ctx(what)?;
-            self.copy_below(src, &raw, dest, walk).await.ctx(what)?;
-            dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
-                .await
-                .ctx(what)?;
-            Stats::add(&self.stats.manifests_written, 1);
-            Ok(())
+            // Once per destination in a run: a list pushed to several tags of one
+            // repository walks each child once.
+            let key = (dest.dedup_key(), child.digest.clone());
+            once(&self.children, key, || async {
+                let what = || format!("image {}", child.digest);
+                if walk == Walk::Ask && dest.has_manifest(&child.digest).await.ctx(what)? {
+                    Stats::add(&self.stats.manifests_present, 1);
+                    return Ok(());
+                }
+                let raw = src
+                    .manifest(&Target::Digest(child.digest.clone()))
+                    .await
+                    .ctx(what)?;
+                self.copy_below(src, &raw, dest, walk).await.ctx(what)?;
+                dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
+                    .await
+                    .ctx(what)?;
+                Stats::add(&self.stats.manifests_written, 1);
+                Ok(())
+            })
+            .await
+            .0
         })
     }
 
@@ -352,33 +363,14 @@ impl CopyEngine {
         walk: Walk,
     ) -> Result<BlobAction> {
         let key = (dest.dedup_key(), desc.digest.clone());
-        let cell = self
-            .blobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let mut did_it = false;
-        let result = cell
-            .get_or_init(|| async {
-                did_it = true;
-                self.copy_blob_once(src, desc, dest, walk)
-                    .await
-                    .map_err(Arc::new)
-            })
-            .await;
+        let (result, did_it) = once(&self.blobs, key, || {
+            self.copy_blob_once(src, desc, dest, walk)
+        })
+        .await;
         match result {
-            Ok(action) if did_it => Ok(*action),
+            Ok(action) if did_it => Ok(action),
             Ok(_) => Ok(BlobAction::Skipped),
-            Err(e) => {
-                // Forget the failure so that a retry of the run tries again.
-                let mut map = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
-                if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                    map.remove(&key);
-                }
-                Err(CopyError::Shared(e.clone()).context(format!("blob {}", desc.digest)))
-            }
+            Err(e) => Err(e.context(format!("blob {}", desc.digest))),
         }
     }
 
@@ -582,5 +574,42 @@ impl<S: ImageSource> BlobOpener for VerifyingOpener<'_, S> {
                 }
             }
         })
+    }
+}
+
+/// Runs `work` once per `key` across a run: concurrent and later callers get its result.
+/// Returns the result and whether this call did the work. A failure is forgotten, so a
+/// retry of the run tries again.
+async fn once<T: Clone, F>(
+    cells: &Cells<T>,
+    key: (String, Digest),
+    work: impl FnOnce() -> F,
+) -> (Result<T>, bool)
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let cell = cells
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let mut did_it = false;
+    let result = cell
+        .get_or_init(|| {
+            did_it = true;
+            let fut = work();
+            async move { fut.await.map_err(Arc::new) }
+        })
+        .await;
+    match result {
+        Ok(v) => (Ok(v.clone()), did_it),
+        Err(e) => {
+            let mut map = cells.lock().unwrap_or_else(|p| p.into_inner());
+            if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                map.remove(&key);
+            }
+            (Err(CopyError::Shared(e.clone())), did_it)
+        }
     }
 }

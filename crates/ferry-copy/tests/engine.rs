@@ -219,3 +219,35 @@ async fn a_new_build_under_a_new_tag_reuses_the_blobs_the_repository_has() {
     assert_eq!(engine.stats().blobs_skipped as usize, shared.len());
     assert_eq!(skopeo::inspect_raw(&dst, "r/app:2"), b2.manifest);
 }
+
+#[tokio::test]
+async fn one_list_to_two_tags_writes_each_child_once() {
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let idx = images::multi_arch(&["amd64", "arm64", "s390x"], 401, Format::Docker);
+    images::push_index(&src, "l/app", Some("1"), &idx);
+    let c = client_for(&[&src, &dst]);
+    let (s, d) = (repo(&c, &src, "l/app"), repo(&c, &dst, "l/app"));
+    let engine = CopyEngine::new(CopyOptions::default());
+    let mark = dst.mark();
+    let (a, b) = futures_util::future::join(
+        engine.copy(&s, &tag("1"), &d, Some("1")),
+        engine.copy(&s, &tag("1"), &d, Some("latest")),
+    )
+    .await;
+    a.unwrap();
+    b.unwrap();
+    dst.settle();
+    let children = idx.images.len();
+    let child_puts: usize = idx
+        .images
+        .iter()
+        .map(|i| dst.count_since(mark, "PUT", &format!("/manifests/{}", i.digest)))
+        .sum();
+    assert_eq!(child_puts, children, "each child manifest written once");
+    assert_eq!(
+        dst.count_since(mark, "PUT", "/manifests/"),
+        children + 2,
+        "plus the two tags"
+    );
+}
