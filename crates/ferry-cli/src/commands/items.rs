@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ferry_push::items::{
+use ferry_items::{
     ItemsError, PushItem, SourceUrl, load_file_source, write_items_json, write_items_yaml,
 };
-use ferry_push::registry_source::load_registry_source;
+use ferry_publish::registry_source::load_registry_source;
 use ferry_registry::{Client, Credentials};
 
 use crate::cli::{Global, Output};

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use ferry_copy::Location;
-use ferry_push::merge::MergeKey;
-use ferry_push::workflows::merge::{MergeOptions, merge};
+use ferry_publish::merge::MergeKey;
+use ferry_publish::workflows::merge::{MergeOptions, merge};
 use serde_json::json;
 
 use crate::cli::{Global, Output};

@@ -7,12 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use ferry_push::items::{PushItem, PushItemState, SourceUrl, load_file_source_lenient};
-use ferry_push::plan::plan_push;
-use ferry_push::registry_source::load_registry_source;
-use ferry_push::settings::TargetSettings;
-use ferry_push::workflows::push::{DestinationAction, ItemReport, PushOptions, PushReport, push};
-use ferry_push::workflows::retry::Retry;
+use ferry_items::{PushItem, PushItemState, SourceUrl, load_file_source_lenient};
+use ferry_publish::plan::plan_push;
+use ferry_publish::registry_source::load_registry_source;
+use ferry_publish::settings::TargetSettings;
+use ferry_publish::workflows::push::{
+    DestinationAction, ItemReport, PushOptions, PushReport, push,
+};
+use ferry_publish::workflows::retry::Retry;
 use ferry_registry::Credentials;
 
 use crate::cli::{Global, Output};
@@ -42,7 +44,7 @@ pub struct PushArgs {
 }
 
 fn creds(
-    c: &Option<ferry_push::settings::CredentialSettings>,
+    c: &Option<ferry_publish::settings::CredentialSettings>,
     field: &str,
 ) -> Result<Option<Credentials>> {
     match c {

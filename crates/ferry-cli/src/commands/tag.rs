@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 use ferry_copy::Location;
-use ferry_push::settings::parse_duration;
-use ferry_push::workflows::retry::Retry;
-use ferry_push::workflows::tag::tag;
+use ferry_publish::settings::parse_duration;
+use ferry_publish::workflows::retry::Retry;
+use ferry_publish::workflows::tag::tag;
 use serde_json::json;
 
 use crate::cli::{Global, Output};

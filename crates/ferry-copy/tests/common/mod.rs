@@ -1,4 +1,4 @@
-//! Shared helpers of the integration tests of ferry-copy and ferry-push (which includes
+//! Shared helpers of the integration tests of ferry-copy and ferry-publish (which includes
 //! this file by path): a registry client set up for test-kit registries.
 #![allow(dead_code)]
 

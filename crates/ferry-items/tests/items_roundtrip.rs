@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ferry_image::media_types::{DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED, OCI_INDEX};
-use ferry_push::items::{
+use ferry_items::{
     BuildInfo, ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImagePushItem,
     ContainerImageTagPullSpec, OperatorManifestPushItem, PushItem, PushItemState, read_items_json,
     read_items_yaml, write_items_json, write_items_yaml,

@@ -14,10 +14,10 @@ use serde::Serialize;
 use super::WorkflowError;
 use super::merge::{MergeOptions, merge_onto};
 use super::retry::Retry;
-use crate::items::{PushItem, PushItemState};
 use crate::merge::MergeAction;
 use crate::plan::{GroupKind, PushGroup, PushPlan};
 use crate::settings::MultiArch;
+use ferry_items::{PushItem, PushItemState};
 
 /// What happened at one destination tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

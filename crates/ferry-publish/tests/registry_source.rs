@@ -5,12 +5,12 @@
 mod common;
 
 use common::client_for;
-use ferry_push::items::{PushItem, SourceUrl};
-use ferry_push::registry_source::load_registry_source;
+use ferry_items::{PushItem, SourceUrl};
+use ferry_publish::registry_source::load_registry_source;
 use ferry_testkit::images::{self, Format, ImageSpec};
 use ferry_testkit::{Registry, skopeo};
 
-fn params(url: &str) -> ferry_push::items::RegistrySourceParams {
+fn params(url: &str) -> ferry_items::RegistrySourceParams {
     match SourceUrl::parse(url).unwrap() {
         SourceUrl::Registry(p) => p,
         other => panic!("{other:?}"),

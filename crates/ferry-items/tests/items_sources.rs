@@ -1,6 +1,6 @@
 //! Sources: the `file:` backend end to end, and source URLs as a user types them.
 
-use ferry_push::items::{
+use ferry_items::{
     ContainerImagePullInfo, ContainerImagePushItem, ContainerImageTagPullSpec, ItemsError,
     PushItem, SourceUrl, load_file_source, write_items_json, write_items_yaml,
 };

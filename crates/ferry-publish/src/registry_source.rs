@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use ferry_image::{Digest, ImageConfig, Manifest, RawManifest, Target};
 use ferry_registry::{Client, Repository};
 
-use crate::items::{
+use ferry_items::{
     ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImagePushItem,
     ContainerImageTagPullSpec, ItemsError, PushItem, RegistrySourceParams,
 };

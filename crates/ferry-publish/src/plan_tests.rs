@@ -1,5 +1,5 @@
 use super::*;
-use crate::items::read_items_yaml;
+use ferry_items::read_items_yaml;
 
 const LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

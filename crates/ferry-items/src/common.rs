@@ -95,7 +95,7 @@ macro_rules! common_methods {
         }
 
         /// Where the item stands in a push.
-        pub fn state(&self) -> $crate::items::PushItemState {
+        pub fn state(&self) -> $crate::PushItemState {
             self.common.state
         }
 
@@ -130,7 +130,7 @@ macro_rules! common_methods {
         }
 
         /// The build the item came from; derived from [`build`](Self::build) when not given.
-        pub fn build_info(&self) -> Option<&$crate::items::BuildInfo> {
+        pub fn build_info(&self) -> Option<&$crate::BuildInfo> {
             self.common.build_info.as_ref()
         }
 
@@ -140,7 +140,7 @@ macro_rules! common_methods {
         }
 
         /// The same item in another state.
-        pub fn with_state(mut self, state: $crate::items::PushItemState) -> Self {
+        pub fn with_state(mut self, state: $crate::PushItemState) -> Self {
             self.common.state = state;
             self
         }
@@ -170,10 +170,7 @@ macro_rules! common_methods {
         }
 
         /// The same item with another MD5 checksum, validated.
-        pub fn with_md5sum(
-            mut self,
-            md5sum: Option<String>,
-        ) -> Result<Self, $crate::items::ItemsError> {
+        pub fn with_md5sum(mut self, md5sum: Option<String>) -> Result<Self, $crate::ItemsError> {
             self.common.md5sum = md5sum;
             self.common.check()?;
             Ok(self)
@@ -183,17 +180,14 @@ macro_rules! common_methods {
         pub fn with_sha256sum(
             mut self,
             sha256sum: Option<String>,
-        ) -> Result<Self, $crate::items::ItemsError> {
+        ) -> Result<Self, $crate::ItemsError> {
             self.common.sha256sum = sha256sum;
             self.common.check()?;
             Ok(self)
         }
 
         /// The same item from another build (an NVR); `build_info` is derived from it.
-        pub fn with_build(
-            mut self,
-            build: Option<String>,
-        ) -> Result<Self, $crate::items::ItemsError> {
+        pub fn with_build(mut self, build: Option<String>) -> Result<Self, $crate::ItemsError> {
             self.common.build = build;
             self.common.build_info = None;
             self.common = self.common.validated()?;
@@ -203,8 +197,8 @@ macro_rules! common_methods {
         /// The same item with this build info (kept as given, e.g. with an id).
         pub fn with_build_info(
             mut self,
-            info: Option<$crate::items::BuildInfo>,
-        ) -> Result<Self, $crate::items::ItemsError> {
+            info: Option<$crate::BuildInfo>,
+        ) -> Result<Self, $crate::ItemsError> {
             self.common.build_info = info;
             self.common = self.common.validated()?;
             Ok(self)

@@ -61,7 +61,7 @@ impl BuildInfo {
     /// dashes, the version and release may not. Each part must be non-empty.
     ///
     /// ```
-    /// # use ferry_push::items::BuildInfo;
+    /// # use ferry_items::BuildInfo;
     /// let b = BuildInfo::from_nvr("my-app-container-1.0-3.el9").unwrap();
     /// assert_eq!((b.name.as_str(), b.version.as_str(), b.release.as_str()),
     ///            ("my-app-container", "1.0", "3.el9"));

@@ -13,8 +13,8 @@
 use ferry_image::{MediaType, Reference};
 use serde::Serialize;
 
-use crate::items::{ContainerImagePullInfo, PushItem};
 use crate::settings::{MultiArch, TargetSettings};
+use ferry_items::{ContainerImagePullInfo, PushItem};
 
 /// What kind of image a group pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
