@@ -114,7 +114,7 @@ async fn check_blob<S: ImageSource>(
         let mut s = verifying(stream, digest.clone(), (size > 0).then_some(size), None);
         while let Some(chunk) = s.next().await {
             if let Err(e) = chunk {
-                return Ok(Some(match crate::layout::unwrap_io(e, "blob") {
+                return Ok(Some(match CopyError::from_io(e, "blob") {
                     CopyError::BlobDigestMismatch { actual, .. } => {
                         format!("damaged: its content has digest {actual}")
                     }

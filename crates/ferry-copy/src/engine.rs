@@ -30,7 +30,6 @@ const SMALL_BLOB: u64 = 1024 * 1024;
 /// at 32).
 const SMALL_SLOTS_PER_JOB: usize = 4;
 /// Largest config blob read whole (platform checks).
-const MAX_CONFIG: u64 = 16 * 1024 * 1024;
 
 /// How a copy is run.
 #[derive(Debug, Clone)]
@@ -522,8 +521,10 @@ impl CopyEngine {
                 Ok(filtered.to_raw()?)
             }
             Manifest::Image(image) => {
-                let config =
-                    ImageConfig::parse(&src.blob_bytes(&image.config.digest, MAX_CONFIG).await?)?;
+                let config = ImageConfig::parse(
+                    &src.blob_bytes(&image.config.digest, ferry_image::MAX_CONFIG_SIZE)
+                        .await?,
+                )?;
                 let have = config.platform();
                 if wanted.iter().any(|w| w.matches(&have)) {
                     Ok(raw)

@@ -115,6 +115,40 @@ impl CopyError {
             source,
         }
     }
+
+    /// The copy error an I/O error carries (a verifying stream reports a digest mismatch
+    /// as an `io::Error` wrapping the `CopyError`), else an I/O error about `what`.
+    pub(crate) fn from_io(e: std::io::Error, what: &str) -> CopyError {
+        if !e.get_ref().is_some_and(|inner| inner.is::<CopyError>()) {
+            return CopyError::io(what, e);
+        }
+        let kind = e.kind();
+        match e.into_inner().map(|inner| inner.downcast::<CopyError>()) {
+            Some(Ok(c)) => *c,
+            Some(Err(other)) => CopyError::io(what, std::io::Error::new(kind, other)),
+            None => CopyError::io(what, std::io::Error::from(kind)),
+        }
+    }
+
+    /// The digest mismatch carried somewhere in `e`'s chain of causes (an upload reports
+    /// its source stream's failure as an I/O error inside its own error).
+    pub(crate) fn carried_mismatch(e: &(dyn std::error::Error + 'static)) -> Option<CopyError> {
+        let mut cur = Some(e);
+        while let Some(err) = cur {
+            if let Some(CopyError::BlobDigestMismatch { expected, actual }) = err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<CopyError>())
+            {
+                return Some(CopyError::BlobDigestMismatch {
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
+            }
+            cur = err.source();
+        }
+        None
+    }
 }
 
 /// Result type of this crate.

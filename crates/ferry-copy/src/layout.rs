@@ -336,7 +336,7 @@ impl ImageDestination for OciLayout {
                 .await
                 .map_err(|e| CopyError::io(&shown, e))?;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| unwrap_io(e, &shown))?;
+                let chunk = chunk.map_err(|e| CopyError::from_io(e, &shown))?;
                 file.write_all(&chunk)
                     .await
                     .map_err(|e| CopyError::io(&shown, e))?;
@@ -384,18 +384,5 @@ impl ImageDestination for OciLayout {
             .await?;
         self.set_tag(None, manifest)?;
         Ok(digest)
-    }
-}
-
-/// Turns an I/O error from a verifying stream back into the copy error it carries.
-pub(crate) fn unwrap_io(e: std::io::Error, what: &str) -> CopyError {
-    if e.get_ref().is_some_and(|inner| inner.is::<CopyError>()) {
-        let inner = e.into_inner().expect("checked");
-        match inner.downcast::<CopyError>() {
-            Ok(c) => *c,
-            Err(other) => CopyError::io(what, std::io::Error::other(other)),
-        }
-    } else {
-        CopyError::io(what, e)
     }
 }

@@ -37,17 +37,7 @@ impl ImageSource for RegistryRepo {
     }
 
     async fn resolve(&self, target: &Target) -> Result<Option<Descriptor>> {
-        let Some(head) = self.repo.head_manifest(target).await? else {
-            return Ok(None);
-        };
-        match (head.digest, head.media_type, head.size) {
-            (Some(digest), Some(mt), Some(size)) => Ok(Some(Descriptor::new(mt, size, digest))),
-            // A registry that does not report the digest on HEAD: fetch the manifest.
-            _ => {
-                let m = self.repo.get_manifest(target).await?;
-                Ok(Some(m.descriptor()))
-            }
-        }
+        Ok(self.repo.resolve_descriptor(target).await?)
     }
 
     async fn manifest(&self, target: &Target) -> Result<RawManifest> {
@@ -117,20 +107,7 @@ impl ImageDestination for RegistryRepo {
             .map_err(|e| {
                 // A verification failure travels as an I/O error inside the upload; bring
                 // the copy error back out so callers see what really happened.
-                let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-                while let Some(err) = cur {
-                    if let Some(io) = err.downcast_ref::<std::io::Error>()
-                        && let Some(CopyError::BlobDigestMismatch { expected, actual }) =
-                            io.get_ref().and_then(|i| i.downcast_ref::<CopyError>())
-                    {
-                        return CopyError::BlobDigestMismatch {
-                            expected: expected.clone(),
-                            actual: actual.clone(),
-                        };
-                    }
-                    cur = err.source();
-                }
-                e.into()
+                CopyError::carried_mismatch(&e).unwrap_or_else(|| e.into())
             })
     }
 
@@ -143,16 +120,10 @@ impl ImageDestination for RegistryRepo {
     }
 
     async fn resolve_tag(&self, tag: &str) -> Result<Option<Digest>> {
-        let target = Target::Tag(tag.to_string());
-        match self.repo.head_manifest(&target).await? {
-            None => Ok(None),
-            Some(h) => match h.digest {
-                Some(d) => Ok(Some(d)),
-                None => Ok(Some(
-                    self.repo.get_manifest(&target).await?.digest().clone(),
-                )),
-            },
-        }
+        Ok(self
+            .repo
+            .resolve_digest(&Target::Tag(tag.to_string()))
+            .await?)
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, target: &Target) -> Result<Digest> {

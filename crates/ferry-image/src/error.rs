@@ -15,6 +15,16 @@ pub enum ImageError {
         /// Why it was refused.
         reason: String,
     },
+    /// A malformed registry host, repository name or tag, checked on its own.
+    #[error("invalid {what} {input:?}: {reason}")]
+    InvalidName {
+        /// What it is: `registry host`, `repository name` or `tag`.
+        what: &'static str,
+        /// The text that was checked.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A malformed digest.
     #[error("invalid digest {input:?}: {reason}")]
     InvalidDigest {

@@ -21,7 +21,10 @@ pub use manifest::{
 };
 pub use media::{MediaType, media_types};
 pub use platform::Platform;
-pub use reference::{Reference, Target};
+pub use reference::{Reference, Target, validate_host, validate_repository, validate_tag};
+
+/// The largest image configuration blob ferry reads into memory (16 MiB).
+pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Result type of this crate.
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;

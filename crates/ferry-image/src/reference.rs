@@ -11,6 +11,36 @@ pub const DOCKER_HUB: &str = "docker.io";
 const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
+/// Checks a registry host (`HOST[:PORT]`, `[IPv6]:PORT`) as a reference would.
+pub fn validate_host(host: &str) -> Result<(), ImageError> {
+    check_registry(host).map_err(|reason| name_error("registry host", host, reason))
+}
+
+/// Checks a repository path (`ns/app`): lowercase components, at most 255 characters.
+pub fn validate_repository(repository: &str) -> Result<(), ImageError> {
+    if repository.len() > MAX_NAME_LEN {
+        return Err(name_error(
+            "repository name",
+            repository,
+            format!("longer than {MAX_NAME_LEN} characters"),
+        ));
+    }
+    check_repository(repository).map_err(|reason| name_error("repository name", repository, reason))
+}
+
+/// Checks a tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn validate_tag(tag: &str) -> Result<(), ImageError> {
+    check_tag(tag).map_err(|reason| name_error("tag", tag, reason))
+}
+
+fn name_error(what: &'static str, input: &str, reason: String) -> ImageError {
+    ImageError::InvalidName {
+        what,
+        input: input.to_string(),
+        reason,
+    }
+}
+
 /// What a reference points at inside its repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
@@ -87,7 +117,7 @@ impl Reference {
             None => (name_tag, None),
         };
         if let Some(tag) = tag {
-            validate_tag(tag).map_err(|r| err(&r))?;
+            check_tag(tag).map_err(|r| err(&r))?;
         }
         let (registry, repository) = if qualified {
             let (r, p) = name.split_once('/').ok_or_else(|| {
@@ -111,10 +141,10 @@ impl Reference {
         digest: Option<Digest>,
     ) -> Result<Reference, ImageError> {
         let shown = format!("{registry}/{repository}");
-        validate_registry(registry).map_err(|r| ImageError::reference(&shown, r))?;
-        validate_repository(repository).map_err(|r| ImageError::reference(&shown, r))?;
+        check_registry(registry).map_err(|r| ImageError::reference(&shown, r))?;
+        check_repository(repository).map_err(|r| ImageError::reference(&shown, r))?;
         if let Some(t) = tag {
-            validate_tag(t).map_err(|r| ImageError::reference(&shown, r))?;
+            check_tag(t).map_err(|r| ImageError::reference(&shown, r))?;
         }
         if registry.len() + 1 + repository.len() > MAX_NAME_LEN {
             return Err(ImageError::reference(
@@ -170,7 +200,7 @@ impl Reference {
 
     /// The same repository with this tag and no digest.
     pub fn with_tag(&self, tag: &str) -> Result<Reference, ImageError> {
-        validate_tag(tag).map_err(|r| ImageError::reference(tag, r))?;
+        check_tag(tag).map_err(|r| ImageError::reference(tag, r))?;
         Ok(Reference {
             tag: Some(tag.to_string()),
             digest: None,
@@ -257,7 +287,7 @@ fn split_name(name: &str) -> Result<(String, String), String> {
     }
 }
 
-fn validate_registry(host: &str) -> Result<(), String> {
+fn check_registry(host: &str) -> Result<(), String> {
     if host.is_empty() {
         return Err("missing registry host".into());
     }
@@ -303,7 +333,7 @@ fn validate_registry(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_repository(repo: &str) -> Result<(), String> {
+fn check_repository(repo: &str) -> Result<(), String> {
     if repo.is_empty() {
         return Err("missing repository name".into());
     }
@@ -347,7 +377,7 @@ fn validate_path_component(c: &str) -> Result<(), &'static str> {
 }
 
 /// `[\w][\w.-]{0,127}`
-fn validate_tag(tag: &str) -> Result<(), String> {
+fn check_tag(tag: &str) -> Result<(), String> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     if tag.is_empty() {
         return Err("empty tag".into());

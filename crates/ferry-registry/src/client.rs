@@ -1,6 +1,6 @@
 //! The client, its configuration and repository handles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -17,6 +17,9 @@ pub struct ClientConfig {
     /// Verify TLS certificates (default). `false`: accept invalid certificates and allow
     /// plain http for every registry.
     pub tls_verify: bool,
+    /// Registry hosts (`HOST[:PORT]`) reached without TLS verification (and allowed plain
+    /// http) even when `tls_verify` is on.
+    pub insecure_hosts: HashSet<String>,
     /// Extra CA certificates (`*.crt`) trusted for every registry, besides system roots.
     pub cert_dir: Option<PathBuf>,
     /// Directories holding `HOST[:PORT]/*.crt` CA certificates per registry (default
@@ -36,6 +39,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             tls_verify: true,
+            insecure_hosts: HashSet::new(),
             cert_dir: None,
             certs_d_roots: vec![
                 PathBuf::from("/etc/containers/certs.d"),
@@ -54,6 +58,7 @@ impl fmt::Debug for ClientConfig {
         // Credentials print their user name only.
         f.debug_struct("ClientConfig")
             .field("tls_verify", &self.tls_verify)
+            .field("insecure_hosts", &self.insecure_hosts)
             .field("cert_dir", &self.cert_dir)
             .field("certs_d_roots", &self.certs_d_roots)
             .field("auth_file", &self.auth_file)

@@ -28,6 +28,7 @@ mod authorize;
 mod blobs;
 mod catalog;
 mod client;
+mod config;
 mod error;
 mod manifests;
 mod response;
@@ -39,6 +40,7 @@ mod uploads;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientConfig, ClientStats, Repository};
+pub use config::ConfigError;
 pub use error::{ErrorCode, RegistryError, RequestContext, TransportKind};
 pub use manifests::ManifestHead;
 pub use retry::RetryPolicy;

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use ferry_image::media_types::MANIFEST_TYPES;
-use ferry_image::{Digest, MediaType, RawManifest, Target};
+use ferry_image::{Descriptor, Digest, MediaType, RawManifest, Target};
 use http::Method;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 
@@ -69,6 +69,36 @@ impl Repository {
             media_type: header_str(h, CONTENT_TYPE).map(MediaType::new),
             size: header_str(h, http::header::CONTENT_LENGTH).and_then(|s| s.trim().parse().ok()),
         }))
+    }
+
+    /// The digest `target` points at: a HEAD, and a GET when the registry's HEAD answer
+    /// has no `Docker-Content-Digest`. `None` when the manifest does not exist.
+    pub async fn resolve_digest(&self, target: &Target) -> Result<Option<Digest>, RegistryError> {
+        match self.head_manifest(target).await? {
+            None => Ok(None),
+            Some(ManifestHead {
+                digest: Some(d), ..
+            }) => Ok(Some(d)),
+            Some(_) => Ok(Some(self.get_manifest(target).await?.digest().clone())),
+        }
+    }
+
+    /// The descriptor of the manifest `target` points at: a HEAD, and a GET when the
+    /// registry's HEAD answer lacks the digest, media type or size. `None` when the
+    /// manifest does not exist.
+    pub async fn resolve_descriptor(
+        &self,
+        target: &Target,
+    ) -> Result<Option<Descriptor>, RegistryError> {
+        match self.head_manifest(target).await? {
+            None => Ok(None),
+            Some(ManifestHead {
+                digest: Some(digest),
+                media_type: Some(mt),
+                size: Some(size),
+            }) => Ok(Some(Descriptor::new(mt, size, digest))),
+            Some(_) => Ok(Some(self.get_manifest(target).await?.descriptor())),
+        }
     }
 
     /// GETs a manifest, accepting every type ferry parses. By digest, the bytes must have

@@ -85,7 +85,7 @@ pub(crate) fn build_client(
             builder = builder.add_root_certificate(cert);
         }
     }
-    if !config.tls_verify {
+    if !config.verifies_tls(host) {
         builder = builder.danger_accept_invalid_certs(true);
     }
     builder.build().map_err(|e| RegistryError::Config {

@@ -202,7 +202,7 @@ impl Inner {
         host.base
             .get_or_try_init(|| async {
                 let https = parse_base("https", &host.api)?;
-                if self.config.tls_verify && !tls::is_loopback(&host.name) {
+                if self.config.verifies_tls(&host.name) && !tls::is_loopback(&host.name) {
                     return Ok(https);
                 }
                 let https_err = match self.probe(host, &https).await {
