@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use ferry_registry::{Client, ClientConfig, Credentials};
+use ferry_registry::{Client, ClientConfig, ConfigError, Credentials};
 
 use crate::cli::Global;
 use crate::usage;
@@ -22,17 +22,13 @@ pub enum Role {
 
 /// Parses `USER:PASS`, or `USER` with the password from `env`.
 pub fn parse_creds(flag: &str, value: &str, env: &str) -> Result<Credentials> {
-    match value.split_once(':') {
-        Some(("", _)) => Err(usage(format!("{flag}: empty user name"))),
-        Some((u, p)) => Ok(Credentials::new(u, p)),
-        None if value.is_empty() => Err(usage(format!("{flag}: empty user name"))),
-        None => match std::env::var(env) {
-            Ok(p) if !p.is_empty() => Ok(Credentials::new(value, &p)),
-            _ => Err(usage(format!(
-                "{flag} {value}: no password; write USER:PASS or set ${env}"
-            ))),
-        },
-    }
+    let password = std::env::var(env).ok();
+    Credentials::parse(value, password.as_deref()).map_err(|e| match e {
+        ConfigError::NoPassword { .. } => usage(format!(
+            "{flag} {value}: no password; write USER:PASS or set ${env}"
+        )),
+        e => usage(format!("{flag}: {e}")),
+    })
 }
 
 /// The client for a command touching `registries` (host and role each).
@@ -66,30 +62,29 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
     client_with(global, credentials)
 }
 
+/// The client configuration of the global flags (TLS, certificates, auth file), no
+/// credentials yet.
+pub fn client_config(global: &Global) -> Result<ClientConfig> {
+    let mut config = ClientConfig::default()
+        .with_tls_verify(global.tls_verify)
+        .with_user_agent(format!("ferry/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(dir) = &global.cert_dir {
+        config = config
+            .with_cert_dir(dir)
+            .map_err(|e| usage(format!("--cert-dir {e}")))?;
+    }
+    if let Some(f) = &global.authfile {
+        config = config
+            .with_auth_file(f)
+            .map_err(|e| usage(format!("--authfile {e}")))?;
+    }
+    Ok(config)
+}
+
 /// The client with explicit per-registry credentials.
 pub fn client_with(global: &Global, credentials: HashMap<String, Credentials>) -> Result<Client> {
-    if let Some(dir) = &global.cert_dir
-        && !dir.is_dir()
-    {
-        return Err(usage(format!(
-            "--cert-dir {}: not a directory",
-            dir.display()
-        )));
-    }
-    if let Some(f) = &global.authfile
-        && f.exists()
-        && !f.is_file()
-    {
-        return Err(usage(format!("--authfile {}: not a file", f.display())));
-    }
-    let config = ClientConfig {
-        tls_verify: global.tls_verify,
-        cert_dir: global.cert_dir.clone(),
-        auth_file: global.authfile.clone(),
-        credentials,
-        user_agent: Some(format!("ferry/{}", env!("CARGO_PKG_VERSION"))),
-        ..ClientConfig::default()
-    };
+    let mut config = client_config(global)?;
+    config.credentials = credentials;
     Ok(Client::new(config)?)
 }
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use ferry_publish::{DestinationAction, PushReport};
 use serde::Serialize;
 
 /// Prints `value` as YAML when asked (`-o yaml`), else as pretty JSON.
@@ -62,4 +63,54 @@ pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
         s.blobs_mounted,
         s.blobs_skipped
     )
+}
+
+/// The text report of `ferry push`: destinations, items, then the summary on stderr.
+pub fn push_report(r: &PushReport) {
+    let head = if r.dry_run {
+        "plan (dry run: nothing written)"
+    } else {
+        "push"
+    };
+    println!(
+        "{head}: {} item(s), {} destination(s)",
+        r.items.len(),
+        r.destinations.len()
+    );
+    for d in &r.destinations {
+        let action = serde_json::to_value(d.action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let action = if r.dry_run
+            && d.action != DestinationAction::Unchanged
+            && d.action != DestinationAction::Failed
+        {
+            format!("would be {action}")
+        } else {
+            action
+        };
+        match (&d.digest, &d.error) {
+            (_, Some(e)) => println!("  {action:>11}  {}  ({e})", d.destination),
+            (Some(dg), None) => println!("  {action:>11}  {}  {dg}", d.destination),
+            (None, None) => println!("  {action:>11}  {}", d.destination),
+        }
+    }
+    println!("items:");
+    for i in &r.items {
+        let state = serde_json::to_value(i.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let arch = i
+            .arch
+            .as_deref()
+            .map(|a| format!(" [{a}]"))
+            .unwrap_or_default();
+        match &i.reason {
+            Some(reason) => println!("  {state:>9}  {}{arch}  ({reason})", i.name),
+            None => println!("  {state:>9}  {}{arch}", i.name),
+        }
+    }
+    eprintln!("{}", summary(&r.stats));
 }

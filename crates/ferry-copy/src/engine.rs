@@ -29,7 +29,6 @@ const SMALL_BLOB: u64 = 1024 * 1024;
 /// job, outside the per-registry limit (measured: S1 0.11-0.13 s at 8 slots, 0.09-0.10 s
 /// at 32).
 const SMALL_SLOTS_PER_JOB: usize = 4;
-/// Largest config blob read whole (platform checks).
 
 /// How a copy is run.
 #[derive(Debug, Clone)]

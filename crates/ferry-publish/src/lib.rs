@@ -1,11 +1,50 @@
-//! Publishing: target settings, the registry source of push items, the push planner and
-//! executor, manifest-list merge, tag and untag. The push-item model is `ferry-items`.
+//! Publishing: target settings, the sources of push items, the push planner and executor,
+//! manifest-list merge, tag and untag. The push-item model is `ferry-items`.
+//!
+//! The whole of `ferry push` is one call, [`publish`]; `ferry items` is [`load_items`].
+//! The pieces are public too: [`plan_push`] (pure) and [`execute_plan`] for a push from
+//! items already in hand, [`plan_merge`] (pure) and [`merge`] for a manifest-list merge,
+//! [`tag`] and [`untag`].
+//!
+//! ```no_run
+//! use ferry_publish::{PublishOptions, SourceUrl, TargetSettings, publish};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = TargetSettings::parse("registry: quay.io\nnamespace: org\n")?;
+//! let sources = vec![SourceUrl::parse("file:items.yaml")?];
+//! let report = publish(&settings, &sources, &PublishOptions::default()).await?;
+//! for item in &report.items {
+//!     println!("{} {:?}", item.name, item.state);
+//! }
+//! assert!(report.success());
+//! # Ok(())
+//! # }
+//! ```
 
-pub mod merge;
-pub mod plan;
-pub mod registry_source;
-pub mod settings;
-pub mod workflows;
+mod listmerge;
+mod plan;
+mod publish;
+mod registry_source;
+mod settings;
+mod sources;
+mod workflows;
+
+pub use listmerge::{MergeAction, MergeError, MergeKey, MergePlan, holds_all, plan_merge};
+pub use plan::{GroupKind, PushGroup, PushPlan, Rejected, Rejection, destinations, plan_push};
+pub use publish::{PublishError, PublishOptions, publish};
+pub use registry_source::{RegistrySourceError, load_registry_source};
+pub use settings::{
+    CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
+};
+pub use sources::{LenientItem, LoadError, load_items, load_items_lenient, source_hosts};
+pub use workflows::WorkflowError;
+pub use workflows::merge::{MergeOptions, MergeOutcome, merge, merge_onto};
+pub use workflows::push::{
+    DestinationAction, DestinationReport, ItemReport, PushOptions, PushReport, execute_plan,
+};
+pub use workflows::retry::Retry;
+pub use workflows::tag::{TagResult, tag};
+pub use workflows::untag::{UntagMethod, UntagOutcome, untag};
 
 pub use ferry_items::{
     BuildInfo, ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImagePushItem,

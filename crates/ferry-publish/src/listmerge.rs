@@ -241,5 +241,5 @@ pub fn holds_all(list: &RawManifest, required: &[Descriptor]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "merge_tests.rs"]
+#[path = "listmerge_tests.rs"]
 mod tests;

@@ -45,6 +45,44 @@ pub struct PushGroup {
     pub multiarch: MultiArch,
 }
 
+/// Why an item is not pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "reason", rename_all = "kebab-case")]
+pub enum Rejection {
+    /// The item is invalid (or cannot be planned): reported INVALID, never pushed.
+    Invalid(String),
+    /// ferry cannot push this kind of item: the push is refused unless such items are
+    /// skipped.
+    Unsupported(String),
+    /// An unsupported item left out on request (`skip_unsupported`): not a failure.
+    Skipped(String),
+}
+
+impl Rejection {
+    /// The reason, without the kind.
+    pub fn reason(&self) -> &str {
+        match self {
+            Rejection::Invalid(r) | Rejection::Unsupported(r) | Rejection::Skipped(r) => r,
+        }
+    }
+
+    /// Whether the item was left out on request, which is not a failure.
+    pub fn is_skipped(&self) -> bool {
+        matches!(self, Rejection::Skipped(_))
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    /// `REASON` for an invalid item, `unsupported: REASON`, `skipped: unsupported: REASON`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Invalid(r) => f.write_str(r),
+            Rejection::Unsupported(r) => write!(f, "unsupported: {r}"),
+            Rejection::Skipped(r) => write!(f, "skipped: unsupported: {r}"),
+        }
+    }
+}
+
 /// An item that is not pushed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
@@ -53,9 +91,7 @@ pub struct Rejected {
     /// Its name.
     pub name: String,
     /// Why.
-    pub reason: String,
-    /// Skipped on request (`--skip-unsupported`) rather than invalid.
-    pub skipped: bool,
+    pub rejection: Rejection,
 }
 
 /// The plan of a push.
@@ -73,7 +109,7 @@ impl PushPlan {
     pub fn unsupported(&self) -> impl Iterator<Item = &Rejected> {
         self.rejected
             .iter()
-            .filter(|r| !r.skipped && r.reason.starts_with("unsupported"))
+            .filter(|r| matches!(r.rejection, Rejection::Unsupported(_)))
     }
 }
 
@@ -130,32 +166,34 @@ pub fn plan_push(
 ) -> PushPlan {
     let mut plan = PushPlan::default();
     for (index, item) in items.iter().enumerate() {
-        let reject = |reason: String, skipped: bool| Rejected {
+        let reject = |rejection: Rejection| Rejected {
             index,
             name: item.name().to_string(),
-            reason,
-            skipped,
+            rejection,
         };
         if let Err(e) = item.validate() {
-            plan.rejected.push(reject(e.to_string(), false));
+            plan.rejected
+                .push(reject(Rejection::Invalid(e.to_string())));
             continue;
         }
         let (pull, source_tags, is_source) = match item {
             PushItem::ContainerImage(i) => (i.pull_info(), i.source_tags(), false),
             PushItem::SourceContainerImage(i) => (i.pull_info(), i.source_tags(), true),
             PushItem::OperatorManifest(_) => {
-                plan.rejected.push(reject(
-                    "unsupported: operator manifest items need an index-image service ferry does not have"
-                        .into(),
-                    skip_unsupported,
-                ));
+                let reason =
+                    "operator manifest items need an index-image service ferry does not have";
+                plan.rejected.push(reject(if skip_unsupported {
+                    Rejection::Skipped(reason.into())
+                } else {
+                    Rejection::Unsupported(reason.into())
+                }));
                 continue;
             }
         };
         let dests = match destinations(item.dest(), source_tags, settings) {
             Ok(d) => d,
             Err(reason) => {
-                plan.rejected.push(reject(reason, false));
+                plan.rejected.push(reject(Rejection::Invalid(reason)));
                 continue;
             }
         };

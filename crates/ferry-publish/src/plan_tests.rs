@@ -180,7 +180,7 @@ fn flat_layout_and_rejections() {
     let reasons: Vec<(&str, bool)> = plan
         .rejected
         .iter()
-        .map(|r| (r.name.as_str(), r.skipped))
+        .map(|r| (r.name.as_str(), r.rejection.is_skipped()))
         .collect();
     assert_eq!(
         reasons,
@@ -190,12 +190,12 @@ fn flat_layout_and_rejections() {
             ("operators.zip", false)
         ]
     );
-    assert!(plan.rejected[0].reason.contains("source_tags"));
-    assert!(plan.rejected[1].reason.contains("lowercase"));
+    assert!(plan.rejected[0].rejection.reason().contains("source_tags"));
+    assert!(plan.rejected[1].rejection.reason().contains("lowercase"));
     assert_eq!(plan.unsupported().count(), 1);
     let skipping = plan_push(&items, &settings(""), true);
     assert_eq!(skipping.unsupported().count(), 0);
-    assert!(skipping.rejected.iter().any(|r| r.skipped));
+    assert!(skipping.rejected.iter().any(|r| r.rejection.is_skipped()));
 }
 
 #[test]

@@ -61,8 +61,6 @@ pub enum RegistrySourceError {
     },
 }
 
-const MAX_CONFIG: u64 = 16 * 1024 * 1024;
-
 struct Found {
     arch: Option<String>,
     labels: Option<BTreeMap<String, String>>,
@@ -145,7 +143,7 @@ pub async fn load_registry_source(
             }
             Manifest::Image(image_manifest) => {
                 let bytes = repo
-                    .get_blob_bytes(&image_manifest.config.digest, MAX_CONFIG)
+                    .get_blob_bytes(&image_manifest.config.digest, ferry_image::MAX_CONFIG_SIZE)
                     .await
                     .map_err(reg_err)?;
                 let config =
@@ -203,7 +201,9 @@ async fn labels_of(
 ) -> Result<Option<BTreeMap<String, String>>, ferry_registry::RegistryError> {
     match m.parse() {
         Ok(Manifest::Image(i)) => {
-            let bytes = repo.get_blob_bytes(&i.config.digest, MAX_CONFIG).await?;
+            let bytes = repo
+                .get_blob_bytes(&i.config.digest, ferry_image::MAX_CONFIG_SIZE)
+                .await?;
             Ok(ImageConfig::parse(&bytes)
                 .ok()
                 .and_then(|c| c.labels().cloned()))
@@ -221,8 +221,7 @@ async fn find_tag(
     let mut tags = repo.tags().await?;
     tags.sort();
     for t in tags.into_iter().take(200) {
-        let head = repo.head_manifest(&Target::Tag(t.clone())).await?;
-        if head.and_then(|h| h.digest).as_ref() == Some(digest) {
+        if repo.resolve_digest(&Target::Tag(t.clone())).await?.as_ref() == Some(digest) {
             return Ok(Some(t));
         }
     }

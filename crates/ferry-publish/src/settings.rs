@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ferry_image::Reference;
 use serde::Deserialize;
 
 /// How a repository path maps to the destination.
@@ -219,7 +218,7 @@ impl TargetSettings {
             field: field.to_string(),
             reason,
         };
-        Reference::from_parts(&raw.registry, "x", None, None).map_err(|_| {
+        ferry_image::validate_host(&raw.registry).map_err(|_| {
             invalid(
                 "registry",
                 format!("{:?} is not a registry host[:port]", raw.registry),
@@ -228,7 +227,7 @@ impl TargetSettings {
         let namespace = match raw.namespace.as_deref().map(|n| n.trim_matches('/')) {
             None | Some("") => None,
             Some(ns) => {
-                Reference::from_parts(&raw.registry, ns, None, None).map_err(|e| {
+                ferry_image::validate_repository(ns).map_err(|e| {
                     invalid("namespace", format!("{ns:?} is not a repository path: {e}"))
                 })?;
                 Some(ns.to_string())

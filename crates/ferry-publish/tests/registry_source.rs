@@ -6,7 +6,7 @@ mod common;
 
 use common::client_for;
 use ferry_items::{PushItem, SourceUrl};
-use ferry_publish::registry_source::load_registry_source;
+use ferry_publish::load_registry_source;
 use ferry_testkit::images::{self, Format, ImageSpec};
 use ferry_testkit::{Registry, skopeo};
 

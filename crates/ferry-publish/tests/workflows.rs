@@ -10,14 +10,10 @@ use common::{client_for, repo};
 use ferry_copy::{CopyEngine, CopyOptions, ImageDestination};
 use ferry_image::{Manifest, RawManifest, Reference, Target};
 use ferry_items::{PushItem, PushItemState, SourceUrl, read_items_yaml};
-use ferry_publish::merge::MergeAction;
-use ferry_publish::plan::plan_push;
-use ferry_publish::registry_source::load_registry_source;
-use ferry_publish::settings::TargetSettings;
-use ferry_publish::workflows::merge::{MergeOptions, merge};
-use ferry_publish::workflows::push::{DestinationAction, PushOptions, PushReport, push};
-use ferry_publish::workflows::retry::Retry;
-use ferry_publish::workflows::{tag::tag, untag::untag};
+use ferry_publish::{
+    DestinationAction, MergeAction, MergeOptions, PushOptions, PushReport, Retry, TargetSettings,
+    execute_plan, load_registry_source, merge, plan_push, tag, untag,
+};
 use ferry_testkit::images::{self, Format, ImageSpec};
 use ferry_testkit::{Registry, skopeo};
 
@@ -61,7 +57,7 @@ async fn run_push(
     let settings = TargetSettings::parse(settings).unwrap();
     let plan = plan_push(items, &settings, false);
     let engine = CopyEngine::new(CopyOptions::default());
-    push(&engine, &c.client, &c.client, items, &plan, &opts(dry_run)).await
+    execute_plan(&engine, &c.client, &c.client, items, &plan, &opts(dry_run)).await
 }
 
 #[tokio::test]

@@ -14,8 +14,6 @@ use crate::commands::{host, location};
 use crate::context::{Role, client};
 use crate::{output, usage};
 
-const MAX_CONFIG: u64 = 16 * 1024 * 1024;
-
 /// Arguments of `ferry inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -74,7 +72,9 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<ExitCode> {
                 raw.media_type()
             );
         };
-        let bytes = src.blob_bytes(&image.config.digest, MAX_CONFIG).await?;
+        let bytes = src
+            .blob_bytes(&image.config.digest, ferry_image::MAX_CONFIG_SIZE)
+            .await?;
         let mut out = std::io::stdout().lock();
         out.write_all(&bytes)?;
         out.flush()?;
@@ -101,8 +101,10 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<ExitCode> {
             }
         }
         Manifest::Image(image) => {
-            let config =
-                ImageConfig::parse(&src.blob_bytes(&image.config.digest, MAX_CONFIG).await?)?;
+            let config = ImageConfig::parse(
+                &src.blob_bytes(&image.config.digest, ferry_image::MAX_CONFIG_SIZE)
+                    .await?,
+            )?;
             doc["config"] = Value::from(image.config.digest.to_string());
             doc["platform"] = Value::from(config.platform().to_string());
             doc["architecture"] = Value::from(config.architecture.clone());

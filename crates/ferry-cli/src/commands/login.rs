@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ferry_image::Reference;
 use ferry_registry::{Credentials, authfile};
 
 use crate::cli::Global;
@@ -41,7 +40,7 @@ fn registry(input: &str) -> Result<String> {
         .strip_prefix("docker://")
         .unwrap_or(input)
         .trim_end_matches('/');
-    Reference::from_parts(host, "x", None, None)
+    ferry_image::validate_host(host)
         .map_err(|_| usage(format!("registry {input:?}: expected HOST[:PORT]")))?;
     Ok(host.to_string())
 }

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use ferry_copy::Location;
-use ferry_publish::merge::MergeKey;
-use ferry_publish::workflows::merge::{MergeOptions, merge};
+use ferry_publish::{MergeKey, MergeOptions, merge};
 use serde_json::json;
 
 use crate::cli::{Global, Output};

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 use ferry_copy::{ImageSource, Location, check as check_image};
-use ferry_image::{Reference, Target};
-use ferry_registry::ManifestHead;
+use ferry_image::Target;
 use regex::Regex;
 use serde_json::json;
 
@@ -79,7 +78,7 @@ pub async fn tags(g: &Global, a: RefArg) -> Result<ExitCode> {
 pub async fn catalog(g: &Global, a: CatalogArgs) -> Result<ExitCode> {
     let registry = a.registry.strip_prefix("docker://").unwrap_or(&a.registry);
     let registry = registry.trim_end_matches('/');
-    Reference::from_parts(registry, "x", None, None)
+    ferry_image::validate_host(registry)
         .map_err(|_| usage(format!("registry {:?}: expected HOST[:PORT]", a.registry)))?;
     let filter = a
         .filter
@@ -151,11 +150,8 @@ pub async fn delete(g: &Global, a: RefArg) -> Result<ExitCode> {
     let repo = client.repository(r.registry(), r.repository());
     let digest = match r.target() {
         Target::Digest(d) => d,
-        t @ Target::Tag(_) => match repo.head_manifest(&t).await? {
-            Some(ManifestHead {
-                digest: Some(d), ..
-            }) => d,
-            Some(_) => repo.get_manifest(&t).await?.digest().clone(),
+        t @ Target::Tag(_) => match repo.resolve_digest(&t).await? {
+            Some(d) => d,
             None => bail!("{r}: not found"),
         },
     };

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 use ferry_copy::Location;
-use ferry_publish::settings::parse_duration;
-use ferry_publish::workflows::retry::Retry;
-use ferry_publish::workflows::tag::tag;
+use ferry_publish::{Retry, parse_duration, tag};
 use serde_json::json;
 
 use crate::cli::{Global, Output};

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use ferry_image::Reference;
-use ferry_publish::workflows::WorkflowError;
-use ferry_publish::workflows::untag::untag;
+use ferry_publish::{WorkflowError, untag};
 
 use crate::cli::{Global, Output};
 use crate::context::{Role, client};

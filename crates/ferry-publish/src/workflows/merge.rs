@@ -16,7 +16,7 @@ use ferry_image::{Digest, Manifest, Platform, RawManifest, Target};
 use serde::Serialize;
 
 use super::WorkflowError;
-use crate::merge::{MergeAction, MergeKey, holds_all, plan_merge};
+use crate::listmerge::{MergeAction, MergeKey, holds_all, plan_merge};
 
 /// How a merge runs.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ pub async fn merge_onto<S: ImageSource, D: ImageSource + ImageDestination>(
     opts: &MergeOptions,
 ) -> Result<MergeOutcome, WorkflowError> {
     if !src_top.media_type().is_index() {
-        return Err(crate::merge::MergeError::SourceNotList(format!(
+        return Err(crate::listmerge::MergeError::SourceNotList(format!(
             "{}@{}",
             src.describe(),
             src_top.digest()

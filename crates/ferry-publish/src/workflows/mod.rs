@@ -1,5 +1,5 @@
 //! The publishing workflows, each an executor over the copy engine: merge, tag, untag and
-//! push. Planning is separate and pure (`crate::merge`, `crate::plan`); these functions
+//! push. Planning is separate and pure (`crate::listmerge`, `crate::plan`); these functions
 //! read the registries, decide with the planners, and write in the engine's order
 //! (children, then parents, then the tag).
 
@@ -12,7 +12,7 @@ pub mod untag;
 use ferry_copy::CopyError;
 use ferry_registry::RegistryError;
 
-use crate::merge::MergeError;
+use crate::listmerge::MergeError;
 
 /// Why a workflow failed.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::WorkflowError;
 use super::merge::{MergeOptions, merge_onto};
 use super::retry::Retry;
-use crate::merge::MergeAction;
-use crate::plan::{GroupKind, PushGroup, PushPlan};
+use crate::listmerge::MergeAction;
+use crate::plan::{GroupKind, PushGroup, PushPlan, Rejection};
 use crate::settings::MultiArch;
 use ferry_items::{PushItem, PushItemState};
 
@@ -67,6 +67,16 @@ pub struct ItemReport {
     pub destinations: Vec<String>,
     /// Why it is not PUSHED.
     pub reason: Option<String>,
+    /// Why the planner did not push it, typed (`reason` has the same as text).
+    #[serde(skip)]
+    pub rejection: Option<Rejection>,
+}
+
+impl ItemReport {
+    /// Whether the item was left out on request (`skip_unsupported`): not a failure.
+    pub fn is_skipped(&self) -> bool {
+        self.rejection.as_ref().is_some_and(Rejection::is_skipped)
+    }
 }
 
 /// The whole report.
@@ -91,13 +101,9 @@ impl PushReport {
         } else {
             PushItemState::Pushed
         };
-        self.items.iter().all(|i| {
-            let skipped = i
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("skipped"));
-            skipped || (i.state == done && (i.reason.is_none() || !self.dry_run))
-        })
+        self.items
+            .iter()
+            .all(|i| i.is_skipped() || (i.state == done && (i.reason.is_none() || !self.dry_run)))
     }
 }
 
@@ -118,8 +124,8 @@ struct GroupResult {
 }
 
 /// Runs the plan. `src_client` reads the sources, `dest_client` writes the destinations
-/// (they may be the same client).
-pub async fn push(
+/// (they may be the same client). [`crate::publish`] does all of a push: load, plan, run.
+pub async fn execute_plan(
     engine: &CopyEngine,
     src_client: &Client,
     dest_client: &Client,
@@ -154,16 +160,16 @@ pub async fn push(
             state: PushItemState::Pending,
             destinations: Vec::new(),
             reason: None,
+            rejection: None,
         })
         .collect();
     for r in &plan.rejected {
         let rep = &mut item_reports[r.index];
-        if r.skipped {
-            rep.reason = Some(format!("skipped: {}", r.reason));
-        } else {
+        if !r.rejection.is_skipped() {
             rep.state = PushItemState::Invalid;
-            rep.reason = Some(r.reason.clone());
         }
+        rep.reason = Some(r.rejection.to_string());
+        rep.rejection = Some(r.rejection.clone());
     }
     let mut destinations = Vec::new();
     for (i, result) in results {
@@ -266,11 +272,21 @@ async fn push_group(
                     .repository(d.registry(), d.repository())
                     .for_push(),
             );
-            let tag = d.tag().expect("planned destinations have tags");
-            let (result, attempts) = opts
-                .retry
-                .run(|_| one_destination(engine, &*src, top, &dest, tag, merge, opts.dry_run))
-                .await;
+            let (result, attempts) = match d.tag() {
+                Some(tag) => {
+                    opts.retry
+                        .run(|_| {
+                            one_destination(engine, &*src, top, &dest, tag, merge, opts.dry_run)
+                        })
+                        .await
+                }
+                None => (
+                    Err(WorkflowError::Invalid(format!(
+                        "destination {d} names no tag"
+                    ))),
+                    0,
+                ),
+            };
             let (action, digest, error) = match result {
                 Ok((a, dg)) => (a, Some(dg), None),
                 Err(e) => (DestinationAction::Failed, None, Some(e.to_string())),

@@ -49,15 +49,8 @@ async fn tag_digests(repo: &Repository) -> Result<HashMap<String, Digest>, Workf
     let pairs: Vec<Result<Option<(String, Digest)>, WorkflowError>> =
         futures_util::stream::iter(tags)
             .map(|t| async move {
-                let target = Target::Tag(t.clone());
-                let digest = match repo.head_manifest(&target).await? {
-                    None => return Ok(None),
-                    Some(h) => match h.digest {
-                        Some(d) => d,
-                        None => repo.get_manifest(&target).await?.digest().clone(),
-                    },
-                };
-                Ok(Some((t, digest)))
+                let digest = repo.resolve_digest(&Target::Tag(t.clone())).await?;
+                Ok(digest.map(|d| (t, d)))
             })
             .buffer_unordered(8)
             .collect()

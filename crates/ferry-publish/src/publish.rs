@@ -1,0 +1,194 @@
+//! `publish`: everything `ferry push` does, as one library call — load the items of the
+//! sources, validate and plan them, refuse what cannot be pushed, run the plan and report.
+
+use std::sync::Arc;
+
+use ferry_copy::{CopyEngine, CopyOptions, Progress};
+use ferry_items::{PushItem, PushItemState, SourceUrl};
+use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
+
+use crate::plan::{Rejected, Rejection, plan_push};
+use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
+use crate::sources::{LoadError, load_items_lenient, source_hosts};
+use crate::workflows::push::{ItemReport, PushOptions, PushReport, execute_plan};
+use crate::workflows::retry::Retry;
+
+/// How [`publish`] runs.
+#[derive(Clone, Default)]
+pub struct PublishOptions {
+    /// Plan and read only: the report says what each destination would get.
+    pub dry_run: bool,
+    /// Refuse the whole push, writing nothing, when any item is invalid.
+    pub strict: bool,
+    /// Leave out items ferry cannot push (operator manifests) instead of refusing the push.
+    pub skip_unsupported: bool,
+    /// The base client configuration (TLS, certificates, auth file, user agent); the
+    /// settings' `source_credentials` and `dest_credentials` are added to it.
+    pub client: ClientConfig,
+    /// Concurrent transfers into any one registry (`None`: the settings' `jobs`).
+    pub jobs_per_registry: Option<usize>,
+    /// Where transfer progress goes (`None`: nowhere).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for PublishOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishOptions")
+            .field("dry_run", &self.dry_run)
+            .field("strict", &self.strict)
+            .field("skip_unsupported", &self.skip_unsupported)
+            .field("client", &self.client)
+            .field("jobs_per_registry", &self.jobs_per_registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`publish`] wrote nothing. [`PublishError::is_usage`] tells bad input (a command
+/// line tool's exit code 2) from a failure on the way.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The settings' credentials cannot be read.
+    #[error(transparent)]
+    Credentials(SettingsError),
+    /// A source could not be loaded.
+    #[error(transparent)]
+    Source(LoadError),
+    /// The registry client could not be built (certificates).
+    #[error(transparent)]
+    Client(RegistryError),
+    /// Items ferry cannot push, and `skip_unsupported` was not set.
+    #[error(
+        "refusing to push: {} (use --skip-unsupported to push the rest)",
+        list(.0)
+    )]
+    Unsupported(Vec<Rejected>),
+    /// `strict` and some items are invalid: `NAME: REASON` each.
+    #[error("--strict: {} invalid item(s), nothing pushed: {}", .0.len(), .0.join("; "))]
+    Strict(Vec<String>),
+}
+
+fn list(rejected: &[Rejected]) -> String {
+    rejected
+        .iter()
+        .map(|r| format!("{}: {}", r.name, r.rejection))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl PublishError {
+    /// Whether the input was bad (settings, sources, items): nothing was written and
+    /// running again unchanged cannot help.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            PublishError::Credentials(_)
+            | PublishError::Unsupported(_)
+            | PublishError::Strict(_) => true,
+            // A push-items file that cannot be read is as bad as one that cannot be parsed.
+            PublishError::Source(e) => matches!(e, LoadError::File(_)),
+            PublishError::Client(_) => false,
+        }
+    }
+}
+
+fn credentials(
+    c: &Option<CredentialSettings>,
+    field: &str,
+) -> Result<Option<Credentials>, PublishError> {
+    match c {
+        None => Ok(None),
+        Some(c) => {
+            let (u, p) = c.resolve(field).map_err(PublishError::Credentials)?;
+            Ok(Some(Credentials::new(&u, &p)))
+        }
+    }
+}
+
+/// Pushes the items of `sources` to the registry of `settings`, merging multi-arch lists
+/// as the settings say, and reports every item and destination.
+///
+/// Nothing is written when an `Err` comes back. An `Ok` report can still hold failed
+/// items and destinations: [`PushReport::success`] says whether everything was pushed.
+/// Items that cannot be read or planned are reported INVALID (or refuse the whole push
+/// with `strict`).
+pub async fn publish(
+    settings: &TargetSettings,
+    sources: &[SourceUrl],
+    options: &PublishOptions,
+) -> Result<PushReport, PublishError> {
+    let dest_creds = credentials(&settings.dest_credentials, "dest_credentials")?;
+    let src_creds = credentials(&settings.source_credentials, "source_credentials")?;
+
+    // Sources are read with the source credentials; the destination with its own.
+    let mut src_config = options.client.clone();
+    if let Some(c) = &src_creds {
+        src_config = src_config.with_credentials_for(source_hosts(sources), c);
+    }
+    let src_client = Client::new(src_config.clone()).map_err(PublishError::Client)?;
+
+    // Read and validate every item first.
+    let mut items: Vec<PushItem> = Vec::new();
+    let mut unreadable: Vec<ItemReport> = Vec::new();
+    let entries = load_items_lenient(sources, &src_client)
+        .await
+        .map_err(PublishError::Source)?;
+    for entry in entries {
+        match entry {
+            Ok(item) => items.push(item),
+            Err((name, reason)) => unreadable.push(ItemReport {
+                name,
+                kind: "unknown",
+                arch: None,
+                state: PushItemState::Invalid,
+                destinations: Vec::new(),
+                reason: Some(reason.clone()),
+                rejection: Some(Rejection::Invalid(reason)),
+            }),
+        }
+    }
+    let plan = plan_push(&items, settings, options.skip_unsupported);
+    let unsupported: Vec<Rejected> = plan.unsupported().cloned().collect();
+    if !unsupported.is_empty() {
+        return Err(PublishError::Unsupported(unsupported));
+    }
+    let invalid: Vec<String> = unreadable
+        .iter()
+        .map(|r| format!("{}: {}", r.name, r.reason.as_deref().unwrap_or("")))
+        .chain(
+            plan.rejected
+                .iter()
+                .filter(|r| !r.rejection.is_skipped())
+                .map(|r| format!("{}: {}", r.name, r.rejection)),
+        )
+        .collect();
+    if options.strict && !invalid.is_empty() {
+        return Err(PublishError::Strict(invalid));
+    }
+
+    let mut dest_config = src_config;
+    if let Some(c) = dest_creds {
+        dest_config = dest_config.with_credentials(settings.registry.clone(), c);
+    }
+    let dest_client = Client::new(dest_config).map_err(PublishError::Client)?;
+    let copy_options = CopyOptions {
+        jobs: settings.jobs,
+        jobs_per_registry: options.jobs_per_registry,
+        platforms: Vec::new(),
+    };
+    let engine = match &options.progress {
+        Some(p) => CopyEngine::with_progress(copy_options, p.clone()),
+        None => CopyEngine::new(copy_options),
+    };
+    let opts = PushOptions {
+        dry_run: options.dry_run,
+        retry: Retry {
+            attempts: settings.tag_retries,
+            wait: settings.retry_wait,
+            ..Retry::default()
+        },
+        groups_at_once: settings.jobs,
+    };
+    let mut report = execute_plan(&engine, &src_client, &dest_client, &items, &plan, &opts).await;
+    report.items.extend(unreadable);
+    Ok(report)
+}
