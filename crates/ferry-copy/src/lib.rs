@@ -12,6 +12,7 @@ mod registry;
 mod stats;
 mod sync;
 mod traits;
+mod transfer;
 mod verify;
 
 pub use cached::CachedSource;
@@ -24,4 +25,5 @@ pub use registry::RegistryRepo;
 pub use stats::{BlobAction, NoProgress, Progress, Stats, StatsSnapshot};
 pub use sync::{SyncItem, sync};
 pub use traits::{ImageDestination, ImageSource, RepoId};
+pub use transfer::copy_image;
 pub use verify::verifying;

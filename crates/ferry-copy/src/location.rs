@@ -37,11 +37,9 @@ impl Location {
                 )));
             }
             if let Some(tag) = tag {
-                Reference::parse("localhost/x")
-                    .and_then(|r| r.with_tag(tag))
-                    .map_err(|e| {
-                        CopyError::Unsupported(format!("invalid location {input:?}: {e}"))
-                    })?;
+                ferry_image::validate_tag(tag).map_err(|e| {
+                    CopyError::Unsupported(format!("invalid location {input:?}: {e}"))
+                })?;
             }
             return Ok(Location::Layout {
                 path: PathBuf::from(path),

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
+use ferry_copy::copy_image;
 use ferry_image::Platform;
 use serde_json::json;
 
@@ -48,16 +49,8 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         roles.push((h, Role::Destination));
     }
     let client = client(g, &roles)?;
-    let src = src_loc
-        .open_source(&client)
-        .with_context(|| format!("opening {src_loc}"))?;
-    let target = src_loc.source_target(&src)?;
-    let dest = dest_loc
-        .open_destination(&client)
-        .with_context(|| format!("opening {dest_loc}"))?;
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
-    let tag = dest_loc.destination_tag();
-    let outcome = engine.copy(&src, &target, &dest, tag.as_deref()).await?;
+    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc).await?;
     let stats = engine.stats();
     match g.output {
         Output::Json | Output::Yaml => output::structured(
