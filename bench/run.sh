@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ferry vs skopeo (and vs the destination's own ingest), side by side on loopback registries.
-# Scenarios and targets: docs/performance.md (S1-S5, M1). Usage:
+# Scenarios, workloads and targets (S1-S5, M1): bench/RESULTS.md. Usage:
 #
 #   bench/run.sh                      build, seed, ROUNDS rounds of every scenario, report
 #   ROUNDS=5 bench/run.sh             more rounds (default 3; runs alternate ferry, peer, ...)
