@@ -1,11 +1,12 @@
 //! The flag groups commands take. A command flattens only the groups it uses, so `--help`
 //! shows exactly its flags and clap refuses any other (exit 2) instead of ignoring it:
 //!
-//! - [`AuthFile`]: `--authfile` (every command that reads or writes credentials)
-//! - [`Tls`]: `--cert-dir`, `--tls-verify` (every command that talks to a registry)
-//! - [`Creds`]: `--creds` (one-registry commands)
-//! - [`TwoCreds`]: `--creds`, `--src-creds`, `--dest-creds` (two-registry commands)
-//! - [`Jobs`], [`JobsPerRegistry`]: `-j`, `--jobs-per-registry` (commands that copy blobs)
+//! - [`AuthFile`] is `--authfile` (every command that reads or writes credentials)
+//! - [`Tls`] is `--cert-dir`, `--tls-verify` (every command that talks to a registry)
+//! - [`Creds`] is `--creds` (one-registry commands)
+//! - [`TwoCreds`] is `--creds`, `--src-creds`, `--dest-creds` (two-registry commands)
+//! - [`Jobs`] and [`JobsPerRegistry`] are `-j` and `--jobs-per-registry` (commands that
+//!   copy blobs)
 //!
 //! The bundles ([`OneRegistry`], [`TwoRegistries`], [`LoginAccess`], [`PushAccess`]) are
 //! what the command kinds flatten. Each group [`Apply`]s its values onto the [`Global`]
