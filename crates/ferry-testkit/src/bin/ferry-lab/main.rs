@@ -38,10 +38,14 @@ fn main() {
 }
 
 /// A usage error found after parsing: clap's message, exit 2.
-fn usage_error(message: impl std::fmt::Display) -> ! {
-    Cli::command()
-        .error(clap::error::ErrorKind::ValueValidation, message)
-        .exit()
+fn usage_error(command: &str, message: impl std::fmt::Display) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let kind = clap::error::ErrorKind::ValueValidation;
+    match cli.find_subcommand_mut(command) {
+        Some(sub) => sub.error(kind, message).exit(),
+        None => cli.error(kind, message).exit(),
+    }
 }
 
 /// docker-registry reads every `REGISTRY_*` variable as a configuration override (skopeo's
@@ -109,13 +113,13 @@ fn seed(a: SeedArgs) -> Result<(), String> {
         .filter(|s| !s.is_empty())
         .collect();
     if archs.is_empty() {
-        usage_error("--archs: no architecture");
+        usage_error("seed", "--archs: no architecture");
     }
     if a.single && archs.len() != 1 {
-        usage_error("--single needs exactly one --archs entry");
+        usage_error("seed", "--single needs exactly one --archs entry");
     }
     if a.shared_base.is_some() && a.layers.is_empty() {
-        usage_error("--shared-base needs at least one --layers size");
+        usage_error("seed", "--shared-base needs at least one --layers size");
     }
     let plan = Plan {
         archs,
