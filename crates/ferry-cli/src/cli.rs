@@ -15,7 +15,13 @@ Locations: [docker://]HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; a name without
 registry is Docker Hub's, `ubuntu` = docker.io/library/ubuntu:latest) or oci:PATH[:TAG]
 (an OCI image layout directory, created when written).
 
-Registries on loopback addresses are reached over https, or plain http when TLS fails.";
+Registries on loopback addresses are reached over https, or plain http when TLS fails.
+
+Each command takes only the flags it uses (see `ferry COMMAND --help`): --authfile,
+--cert-dir, --tls-verify and --creds where a registry is read or written, --src-creds and
+--dest-creds where there are two sides, -j where blobs are copied. Any other is refused.
+
+Shell completion: `ferry completion bash|zsh|fish`; manual pages: `ferry man [COMMAND]`.";
 
 /// ferry publishes container images between registries: copies single- and multi-arch
 /// images byte for byte, merges manifest lists without losing an architecture, tags,
