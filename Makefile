@@ -1,6 +1,6 @@
 # ferry — the two entry points a fresh machine needs:
 #   make demo   local registries, seeded images, a push with a merge, the report
-#   make test   fmt + clippy (warnings denied) + every test against real registries
+#   make test   docs check + fmt + clippy (warnings denied) + every test against real registries
 # Each installs what it needs (apt: docker-registry, skopeo, apache2-utils, openssl).
 
 SHELL := /bin/bash
@@ -19,6 +19,7 @@ demo: build
 	@bash scripts/demo.sh
 
 lint: tools
+	@bash scripts/check-docs.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 

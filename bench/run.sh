@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # ferry vs skopeo (and vs the destination's own ingest), side by side on loopback registries.
-# Scenarios and targets: docs/performance.md (S1-S5, M1). Usage:
+# Scenarios, workloads and targets (S1-S5, M1): bench/RESULTS.md. Usage:
 #
 #   bench/run.sh                      build, seed, ROUNDS rounds of every scenario, report
 #   ROUNDS=5 bench/run.sh             more rounds (default 3; runs alternate ferry, peer, ...)
 #   REPORT=bench/last.md bench/run.sh also write the markdown report to a file
 #
 # Knobs (environment): ROUNDS, SKIP_BUILD=1 (use existing target/release binaries),
-# NO_FERRY=1 (peers only: test the harness without ferry), FERRY_FLAGS (default
+# NO_FERRY=1 (peers only: test the harness without ferry), FERRY_FLAGS (after the command; default
 # "-q --tls-verify=false"), S4_SIZE (bytes, default 268435456), KEEP=1 (keep the work dir),
 # WORK (work dir, default a fresh /tmp/ferry-bench.*), REPORT (file for the report).
 #
@@ -232,7 +232,7 @@ for r in $(seq 1 "$ROUNDS"); do
 
     # S1 (+ S5 from the same runs): one 4-arch image, fresh destination repository.
     if run_ferry; then
-        timed S1 ferry "$r" "$FERRY" "${FERRY_FLAGS[@]}" copy "$SRC/s1/app:v1" "$DST/$p-ferry/s1/app:v1" &&
+        timed S1 ferry "$r" "$FERRY" copy "${FERRY_FLAGS[@]}" "$SRC/s1/app:v1" "$DST/$p-ferry/s1/app:v1" &&
             expect_digest "S1 ferry" "$DST" "$p-ferry/s1/app" v1 "$S1_DIGEST"
     fi
     timed S1 skopeo "$r" "${SKOPEO[@]}" copy --all --preserve-digests "${SKOPEO_TLS[@]}" \
@@ -243,12 +243,12 @@ for r in $(seq 1 "$ROUNDS"); do
     # skopeo sync docker->docker appends the source repository's last component ("app")
     # to the destination, so both tools end at .../s2/app with the same tags.
     if run_ferry; then
-        timed S2 ferry "$r" "$FERRY" "${FERRY_FLAGS[@]}" sync "$SRC/s2/app" "$DST/$p-ferry/s2/app"
+        timed S2 ferry "$r" "$FERRY" sync "${FERRY_FLAGS[@]}" "$SRC/s2/app" "$DST/$p-ferry/s2/app"
     fi
     timed S2 skopeo "$r" "${SKOPEO[@]}" sync --all --preserve-digests --src docker --dest docker \
         "${SKOPEO_TLS[@]}" "$SRC/s2/app" "$DST/$p-skopeo/s2"
     if run_ferry; then
-        timed S3 ferry "$r" "$FERRY" "${FERRY_FLAGS[@]}" sync "$SRC/s2/app" "$DST/$p-ferry/s2/app"
+        timed S3 ferry "$r" "$FERRY" sync "${FERRY_FLAGS[@]}" "$SRC/s2/app" "$DST/$p-ferry/s2/app"
     fi
     timed S3 skopeo "$r" "${SKOPEO[@]}" sync --all --preserve-digests --src docker --dest docker \
         "${SKOPEO_TLS[@]}" "$SRC/s2/app" "$DST/$p-skopeo/s2"
@@ -262,7 +262,7 @@ for r in $(seq 1 "$ROUNDS"); do
 
     # S4 (+ M1): one big layer; the ingest reference is curl uploading the blob file.
     if run_ferry; then
-        timed S4 ferry "$r" "$FERRY" "${FERRY_FLAGS[@]}" copy "$SRC/s4/big:v1" "$DST/$p-ferry/s4/big:v1" &&
+        timed S4 ferry "$r" "$FERRY" copy "${FERRY_FLAGS[@]}" "$SRC/s4/big:v1" "$DST/$p-ferry/s4/big:v1" &&
             expect_digest "S4 ferry" "$DST" "$p-ferry/s4/big" v1 "$S4_DIGEST"
     fi
     timed S4 skopeo "$r" "${SKOPEO[@]}" copy --all --preserve-digests "${SKOPEO_TLS[@]}" \

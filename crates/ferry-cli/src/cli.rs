@@ -1,8 +1,11 @@
-//! The command line: global options and commands (see `ferry --help`).
+//! The command line: global options and commands (see `ferry --help`). Each command
+//! takes only the flag groups it uses ([`crate::flags`]); any other flag is a usage error.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::flags::{AuthFile, LoginAccess, OneRegistry, PushAccess, TwoRegistries};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 the operation failed (the message says what and where);
@@ -12,7 +15,13 @@ Locations: [docker://]HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; a name without
 registry is Docker Hub's, `ubuntu` = docker.io/library/ubuntu:latest) or oci:PATH[:TAG]
 (an OCI image layout directory, created when written).
 
-Registries on loopback addresses are reached over https, or plain http when TLS fails.";
+Registries on loopback addresses are reached over https, or plain http when TLS fails.
+
+Each command takes only the flags it uses (see `ferry COMMAND --help`): --authfile,
+--cert-dir, --tls-verify and --creds where a registry is read or written, --src-creds and
+--dest-creds where there are two sides, -j where blobs are copied. Any other is refused.
+
+Shell completion: `ferry completion bash|zsh|fish`; manual pages: `ferry man [COMMAND]`.";
 
 /// ferry publishes container images between registries: copies single- and multi-arch
 /// images byte for byte, merges manifest lists without losing an architecture, tags,
@@ -21,7 +30,7 @@ Registries on loopback addresses are reached over https, or plain http when TLS 
 #[command(name = "ferry", version, after_long_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,38 +73,13 @@ pub enum Output {
     Yaml,
 }
 
-/// Options every command takes.
+/// Options every command takes (before or after the command name).
 #[derive(Args, Debug, Clone)]
-pub struct Global {
-    /// Credentials file in docker config format (default: $REGISTRY_AUTH_FILE,
-    /// $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json, ~/.docker/config.json)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub authfile: Option<PathBuf>,
-    /// Credentials: USER:PASS, or USER with the password in $FERRY_PASSWORD (on a
-    /// two-registry command, for a side without --src-creds / --dest-creds)
-    #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub creds: Option<SecretArg>,
-    /// Source credentials (USER[:PASS]; password else from $FERRY_SRC_PASSWORD)
-    #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub src_creds: Option<SecretArg>,
-    /// Destination credentials (USER[:PASS]; password else from $FERRY_DEST_PASSWORD)
-    #[arg(long, global = true, value_name = "USER[:PASS]")]
-    pub dest_creds: Option<SecretArg>,
-    /// Directory of extra trusted CA certificates (*.crt)
-    #[arg(long, global = true, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// Verify TLS certificates and require https (false: accept any certificate, allow http)
-    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub tls_verify: bool,
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum, default_value = "text")]
     pub output: Output,
-    /// Concurrent transfers of blobs of 1 MiB and more (smaller blobs get 4x as many slots)
-    #[arg(short = 'j', long, global = true, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub jobs: u16,
-    /// Concurrent transfers of blobs of 1 MiB and more into any one registry (default: --jobs)
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub jobs_per_registry: Option<u16>,
     /// Less output (no progress)
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -104,73 +88,226 @@ pub struct Global {
     pub verbose: u8,
 }
 
-/// The commands.
+/// The options of the command being run, gathered from the global options and the flag
+/// groups the command takes (see [`crate::flags`]); an option the command does not take
+/// (clap refuses it) keeps its default here.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// `--authfile`
+    pub authfile: Option<PathBuf>,
+    /// `--creds`
+    pub creds: Option<SecretArg>,
+    /// `--src-creds`
+    pub src_creds: Option<SecretArg>,
+    /// `--dest-creds`
+    pub dest_creds: Option<SecretArg>,
+    /// `--cert-dir`
+    pub cert_dir: Option<PathBuf>,
+    /// `--tls-verify`
+    pub tls_verify: bool,
+    /// `-o`
+    pub output: Output,
+    /// `-j`
+    pub jobs: u16,
+    /// `--jobs-per-registry`
+    pub jobs_per_registry: Option<u16>,
+    /// `-q`
+    pub quiet: bool,
+}
+
+impl From<&GlobalArgs> for Global {
+    fn from(g: &GlobalArgs) -> Global {
+        Global {
+            authfile: None,
+            creds: None,
+            src_creds: None,
+            dest_creds: None,
+            cert_dir: None,
+            tls_verify: true,
+            output: g.output,
+            jobs: crate::flags::DEFAULT_JOBS,
+            jobs_per_registry: None,
+            quiet: g.quiet,
+        }
+    }
+}
+
+/// The commands. Each flattens its own arguments and the flag groups it uses.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Copy an image (all platforms of a list by default)
-    #[command(
-        after_help = "Examples:\n  ferry copy quay.io/org/app:1.0 127.0.0.1:5000/org/app:1.0\n  ferry copy --platform linux/arm64 docker://reg/app:1 oci:/tmp/app:1\n  ferry copy oci:/tmp/app:1 reg.example.com/team/app:1"
-    )]
-    Copy(crate::commands::copy::CopyArgs),
+    #[command(after_help = "Examples:
+  ferry copy quay.io/org/app:1.0 127.0.0.1:5000/org/app:1.0
+  ferry copy --platform linux/arm64 docker://reg/app:1 oci:/tmp/app:1
+  ferry copy oci:/tmp/app:1 reg.example.com/team/app:1
+  ferry copy --src-creds reader --dest-creds robot quay.io/org/app:1 reg.example.com/app:1")]
+    Copy {
+        #[command(flatten)]
+        args: crate::commands::copy::CopyArgs,
+        #[command(flatten)]
+        access: TwoRegistries,
+    },
     /// Copy every tag of a repository, skipping what is already there
-    #[command(
-        after_help = "Examples:\n  ferry sync quay.io/org/app 127.0.0.1:5000/mirror/app\n  ferry sync --tags '^v1\\.' src.io/app dst.io/app"
-    )]
-    Sync(crate::commands::sync::SyncArgs),
+    #[command(after_help = r"Examples:
+  ferry sync quay.io/org/app 127.0.0.1:5000/mirror/app
+  ferry sync --tags '^v1\.' src.io/app dst.io/app
+  ferry sync -j 16 --dest-creds robot quay.io/org/app reg.example.com/mirror/app")]
+    Sync {
+        #[command(flatten)]
+        args: crate::commands::sync::SyncArgs,
+        #[command(flatten)]
+        access: TwoRegistries,
+    },
     /// Describe an image as JSON (or print its exact manifest or config)
-    #[command(
-        after_help = "Examples:\n  ferry inspect quay.io/org/app:1.0\n  ferry inspect --raw quay.io/org/app@sha256:...\n  ferry inspect --config oci:/tmp/app:1"
-    )]
-    Inspect(crate::commands::inspect::InspectArgs),
+    #[command(after_help = "Examples:
+  ferry inspect quay.io/org/app:1.0
+  ferry inspect --raw quay.io/org/app@sha256:...
+  ferry inspect --config oci:/tmp/app:1")]
+    Inspect {
+        #[command(flatten)]
+        args: crate::commands::inspect::InspectArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// Print an image's manifest digest
-    #[command(after_help = "Example:\n  ferry digest quay.io/org/app:1.0")]
-    Digest(crate::commands::simple::RefArg),
+    #[command(after_help = "Examples:
+  ferry digest quay.io/org/app:1.0
+  ferry digest -o json --creds robot 127.0.0.1:5000/org/app:1.0
+  ferry digest oci:/tmp/app:1")]
+    Digest {
+        #[command(flatten)]
+        args: crate::commands::simple::RefArg,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// List every tag of a repository
-    #[command(after_help = "Example:\n  ferry tags quay.io/org/app")]
-    Tags(crate::commands::simple::RefArg),
+    #[command(after_help = "Examples:
+  ferry tags quay.io/org/app
+  ferry tags -o json --creds robot reg.example.com/team/private")]
+    Tags {
+        #[command(flatten)]
+        args: crate::commands::simple::RefArg,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// List the repositories of a registry
-    #[command(after_help = "Example:\n  ferry catalog 127.0.0.1:5000 --filter '^team/'")]
-    Catalog(crate::commands::simple::CatalogArgs),
+    #[command(after_help = "Examples:
+  ferry catalog 127.0.0.1:5000 --filter '^team/'
+  ferry catalog -o json --creds admin reg.example.com")]
+    Catalog {
+        #[command(flatten)]
+        args: crate::commands::simple::CatalogArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// Verify every manifest and blob of an image is present
-    #[command(
-        after_help = "Examples:\n  ferry check quay.io/org/app:1.0\n  ferry check --deep oci:/tmp/app:1"
-    )]
-    Check(crate::commands::simple::CheckArgs),
+    #[command(after_help = "Examples:
+  ferry check quay.io/org/app:1.0
+  ferry check --deep oci:/tmp/app:1")]
+    Check {
+        #[command(flatten)]
+        args: crate::commands::simple::CheckArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// Delete a manifest (a tag is resolved to its digest; every tag of it goes)
-    #[command(after_help = "Example:\n  ferry delete 127.0.0.1:5000/org/app@sha256:...")]
-    Delete(crate::commands::simple::RefArg),
+    #[command(after_help = "Examples:
+  ferry delete 127.0.0.1:5000/org/app@sha256:...
+  ferry delete --creds admin reg.example.com/org/app:old")]
+    Delete {
+        #[command(flatten)]
+        args: crate::commands::simple::RefArg,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// Store credentials for a registry in the auth file (checked first)
-    #[command(
-        after_help = "Example:\n  echo \"$TOKEN\" | ferry login quay.io -u robot --password-stdin"
-    )]
-    Login(crate::commands::login::LoginArgs),
+    #[command(after_help = r#"Examples:
+  echo "$TOKEN" | ferry login quay.io -u robot --password-stdin
+  FERRY_PASSWORD=secret ferry login --authfile ./auth.json 127.0.0.1:5000 -u admin
+  ferry login --cert-dir ./certs -u robot --password-stdin reg.example.com < token.txt"#)]
+    Login {
+        #[command(flatten)]
+        args: crate::commands::login::LoginArgs,
+        #[command(flatten)]
+        access: LoginAccess,
+    },
     /// Remove stored credentials for a registry
-    Logout(crate::commands::login::LogoutArgs),
+    #[command(after_help = "Examples:
+  ferry logout quay.io
+  ferry logout --authfile ./auth.json 127.0.0.1:5000")]
+    Logout {
+        #[command(flatten)]
+        args: crate::commands::login::LogoutArgs,
+        #[command(flatten)]
+        access: AuthFile,
+    },
     /// Merge a source list onto a destination tag, keeping platforms only it has
-    #[command(
-        after_help = "Examples:\n  ferry merge reg/app:2.0 quay.io/org/app:latest\n  ferry merge --archs amd64,arm64 reg/app:2.0 quay.io/org/app:latest\n  ferry merge --dry-run -o json reg/app:2.0 quay.io/org/app:latest"
-    )]
-    Merge(crate::commands::merge::MergeArgs),
+    #[command(after_help = "Examples:
+  ferry merge reg/app:2.0 quay.io/org/app:latest
+  ferry merge --archs amd64,arm64 reg/app:2.0 quay.io/org/app:latest
+  ferry merge --dry-run -o json reg/app:2.0 quay.io/org/app:latest")]
+    Merge {
+        #[command(flatten)]
+        args: crate::commands::merge::MergeArgs,
+        #[command(flatten)]
+        access: TwoRegistries,
+    },
     /// Copy one image to several destination tags, retrying each
-    #[command(
-        after_help = "Example:\n  ferry tag --retries 5 --retry-wait 5s reg/app@sha256:... quay.io/org/app:1.0 quay.io/org/app:latest"
-    )]
-    Tag(crate::commands::tag::TagArgs),
+    #[command(after_help = "Examples:
+  ferry tag reg/app:2.0 reg/app:stable
+  ferry tag --retries 5 --retry-wait 5s reg/app@sha256:... quay.io/org/app:1.0 quay.io/org/app:latest")]
+    Tag {
+        #[command(flatten)]
+        args: crate::commands::tag::TagArgs,
+        #[command(flatten)]
+        access: TwoRegistries,
+    },
     /// Remove tags, refusing to remove the last tag of an image
-    #[command(
-        after_help = "Examples:\n  ferry untag quay.io/org/app:old\n  ferry untag --remove-last quay.io/org/app:tmp"
-    )]
-    Untag(crate::commands::untag::UntagArgs),
+    #[command(after_help = "Examples:
+  ferry untag quay.io/org/app:old
+  ferry untag --remove-last quay.io/org/app:tmp")]
+    Untag {
+        #[command(flatten)]
+        args: crate::commands::untag::UntagArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// List push items from sources, in the serialized form (YAML, or JSON with -o json)
-    #[command(
-        after_help = "Examples:\n  ferry items 'registry:?image=reg.io/ns/app:1.0&dest=product/app'\n  ferry items -o json file:items.yaml"
-    )]
-    Items(crate::commands::items::ItemsArgs),
+    #[command(after_help = "Examples:
+  ferry items 'registry:?image=reg.io/ns/app:1.0&dest=product/app'
+  ferry items -o json file:items.yaml
+  ferry items --creds reader 'registry:?image=reg.io/ns/app:1.0,reg.io/ns/db:2&dest=product/app,product/db'")]
+    Items {
+        #[command(flatten)]
+        args: crate::commands::items::ItemsArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
     /// Push push items to the target registry (merging multi-arch lists)
-    #[command(
-        after_help = "Examples:\n  ferry push --target quay.yaml items.yaml\n  ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'\n\nExit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written)."
-    )]
-    Push(crate::commands::push::PushArgs),
+    #[command(after_help = "Examples:
+  ferry push --target quay.yaml items.yaml
+  ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'
+  ferry push -o json --target quay.yaml items.yaml > report.json
+
+Exit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written).")]
+    Push {
+        #[command(flatten)]
+        args: crate::commands::push::PushArgs,
+        #[command(flatten)]
+        access: PushAccess,
+    },
+    /// Print a shell completion script for ferry
+    #[command(after_help = r#"Examples:
+  ferry completion bash > ~/.local/share/bash-completion/completions/ferry
+  ferry completion zsh > "${fpath[1]}/_ferry"
+  ferry completion fish > ~/.config/fish/completions/ferry.fish"#)]
+    Completion(crate::commands::meta::CompletionArgs),
+    /// Print the manual page (roff) of ferry or of one of its commands
+    #[command(after_help = "Examples:
+  ferry man > ferry.1 && man ./ferry.1
+  ferry man copy | man -l -
+  for c in copy sync push; do ferry man $c > ferry-$c.1; done")]
+    Man(crate::commands::meta::ManArgs),
 }
 
 #[cfg(test)]
@@ -179,7 +316,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_password() {
-        let cli = Cli::try_parse_from(["ferry", "--creds", "alice:hunter2", "digest", "r.io/a:b"])
+        let cli = Cli::try_parse_from(["ferry", "digest", "--creds", "alice:hunter2", "r.io/a:b"])
             .unwrap();
         let shown = format!("{cli:?}");
         assert!(!shown.contains("hunter2"), "{shown}");

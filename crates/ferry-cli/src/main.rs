@@ -3,12 +3,14 @@
 mod cli;
 mod commands;
 mod context;
+mod flags;
 mod output;
 mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser};
 
 use crate::cli::Cli;
 
@@ -31,7 +33,10 @@ pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_exit(e),
+    };
     context::init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,4 +75,42 @@ fn format_chain(e: &anyhow::Error) -> String {
         parts.push(s);
     }
     parts.join(": ")
+}
+
+/// Prints clap's message (help and version included) and exits with its code: 2 for bad
+/// usage. A flag that exists, but on other commands, gets a note saying so.
+fn usage_exit(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+    {
+        let flag = arg.split('=').next().unwrap_or(arg);
+        let users = commands_taking(flag);
+        if !users.is_empty() {
+            eprintln!(
+                "\nnote: {flag} is not an option of this command; these take it: {}",
+                users.join(", ")
+            );
+        }
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// The commands that take the long or short option `flag` (`--name` or `-c`).
+fn commands_taking(flag: &str) -> Vec<String> {
+    let long = flag.strip_prefix("--");
+    let short = flag
+        .strip_prefix('-')
+        .filter(|s| !s.starts_with('-'))
+        .and_then(|s| s.chars().next());
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| {
+            c.get_arguments().any(|a| {
+                (long.is_some() && a.get_long() == long)
+                    || (short.is_some() && a.get_short() == short)
+            })
+        })
+        .map(|c| c.get_name().to_string())
+        .collect()
 }

@@ -5,6 +5,7 @@ pub mod inspect;
 pub mod items;
 pub mod login;
 pub mod merge;
+pub mod meta;
 pub mod push;
 pub mod simple;
 pub mod sync;
@@ -16,30 +17,43 @@ use std::process::ExitCode;
 use anyhow::Result;
 use ferry_copy::Location;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Global};
+use crate::flags::Apply;
 use crate::usage;
 
 /// Runs the command; `Ok` carries the exit code of a command that finished (0, or 1 when
 /// it reports a failure it already printed).
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let g = &cli.global;
+    let mut g = Global::from(&cli.global);
+    let g = &mut g;
     match cli.command {
-        Command::Copy(a) => copy::run(g, a).await,
-        Command::Sync(a) => sync::run(g, a).await,
-        Command::Inspect(a) => inspect::run(g, a).await,
-        Command::Digest(a) => simple::digest(g, a).await,
-        Command::Tags(a) => simple::tags(g, a).await,
-        Command::Catalog(a) => simple::catalog(g, a).await,
-        Command::Check(a) => simple::check(g, a).await,
-        Command::Delete(a) => simple::delete(g, a).await,
-        Command::Login(a) => login::login(g, a).await,
-        Command::Logout(a) => login::logout(g, a).await,
-        Command::Merge(a) => merge::run(g, a).await,
-        Command::Tag(a) => tag::run(g, a).await,
-        Command::Untag(a) => untag::run(g, a).await,
-        Command::Items(a) => items::run(g, a).await,
-        Command::Push(a) => push::run(g, a).await,
+        Command::Copy { args, access } => copy::run(with(g, &access), args).await,
+        Command::Sync { args, access } => sync::run(with(g, &access), args).await,
+        Command::Inspect { args, access } => inspect::run(with(g, &access), args).await,
+        Command::Digest { args, access } => simple::digest(with(g, &access), args).await,
+        Command::Tags { args, access } => simple::tags(with(g, &access), args).await,
+        Command::Catalog { args, access } => simple::catalog(with(g, &access), args).await,
+        Command::Check { args, access } => simple::check(with(g, &access), args).await,
+        Command::Delete { args, access } => simple::delete(with(g, &access), args).await,
+        Command::Login { args, access } => login::login(with(g, &access), args).await,
+        Command::Logout { args, access } => login::logout(with(g, &access), args).await,
+        Command::Merge { args, access } => merge::run(with(g, &access), args).await,
+        Command::Tag { args, access } => tag::run(with(g, &access), args).await,
+        Command::Untag { args, access } => untag::run(with(g, &access), args).await,
+        Command::Items { args, access } => items::run(with(g, &access), args).await,
+        Command::Push { args, access } => {
+            args.creds.apply(g);
+            push::run(with(g, &access), args).await
+        }
+        Command::Completion(args) => meta::completion(args),
+        Command::Man(args) => meta::man(args),
     }
+}
+
+/// `g` with the values of a command's flag groups.
+fn with<'g>(g: &'g mut Global, group: &impl Apply) -> &'g Global {
+    group.apply(g);
+    g
 }
 
 /// Parses a location given on the command line (a usage error when malformed).

@@ -32,6 +32,11 @@ pub struct PushArgs {
     /// Sources of push items (file:PATH, a .yaml/.json path, registry:?image=...)
     #[arg(required = true)]
     pub sources: Vec<String>,
+    /// `--creds`, `--src-creds`, `--dest-creds`: for the source registries and the target
+    /// registry. Parsed, but not wired yet: `run` still takes the credentials of the target
+    /// settings (`source_credentials`, `dest_credentials`) only.
+    #[command(flatten)]
+    pub creds: crate::flags::TwoCreds,
 }
 
 pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {

@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 use ferry_testkit::Registry;
 
+/// The commands that take no `--cert-dir` (they talk to no registry).
+pub const NO_REGISTRY: &[&str] = &["logout", "completion", "man", "help"];
+
 /// A sandbox for one test: its own HOME, auth file and CA directory, so the machine's
 /// credentials never leak in.
 pub struct Ferry {
@@ -40,7 +43,21 @@ impl Ferry {
         }
     }
 
+    /// `ferry ARGS`, with `--cert-dir` (the sandbox's CAs) added when the command
+    /// (the first argument) talks to a registry.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = self.bare(args);
+        if args
+            .first()
+            .is_some_and(|a| !a.starts_with('-') && !NO_REGISTRY.contains(a))
+        {
+            c.arg("--cert-dir").arg(&self.certs);
+        }
+        c
+    }
+
+    /// `ferry ARGS` in the sandbox, exactly these arguments.
+    pub fn bare(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
         c.args(args)
             .env("HOME", self.dir.path())
@@ -49,10 +66,13 @@ impl Ferry {
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("FERRY_PASSWORD")
             .env_remove("FERRY_LOG")
-            .arg("--cert-dir")
-            .arg(&self.certs)
             .stdin(Stdio::null());
         c
+    }
+
+    /// Runs exactly `ferry ARGS` (no `--cert-dir` added).
+    pub fn run_bare(&self, args: &[&str]) -> Run {
+        finish(self.bare(args).output().unwrap())
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

@@ -1,6 +1,8 @@
 //! Content generation: seeded bytes, tar + gzip layers, configs and manifests.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Mutex, OnceLock};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -9,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Blob, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, Format, ImageSpec, OCI_CONFIG,
-    OCI_INDEX, OCI_LAYER, OCI_MANIFEST, SHARED_BASE_SIZE, TestImage, TestIndex,
+    OCI_INDEX, OCI_LAYER, OCI_MANIFEST, TestImage, TestIndex,
 };
 
 /// `sha256:<hex>` of `bytes`.
@@ -73,6 +75,24 @@ pub fn layer_blob(seed: u64, size: usize, media_type: &str) -> (Blob, String) {
     )
 }
 
+/// The shared base layer [`layer_blob`] makes for these arguments, built once per process:
+/// many images share one base, and a base can be megabytes.
+fn base_layer(seed: u64, size: usize, media_type: &str) -> (Blob, String) {
+    type Cache = Mutex<HashMap<(u64, usize, String), (Blob, String)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    let key = (seed, size, media_type.to_string());
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let made = layer_blob(seed, size, media_type);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, made.clone());
+    made
+}
+
 fn to_bytes(v: &Value) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).expect("json");
     out.push(b'\n');
@@ -91,7 +111,7 @@ pub(super) fn image(spec: &ImageSpec, format: Format) -> TestImage {
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     if let Some(base) = spec.shared_base {
-        let (b, d) = layer_blob(base ^ 0xBA5E, SHARED_BASE_SIZE, layer_type);
+        let (b, d) = base_layer(base ^ 0xBA5E, spec.shared_base_size, layer_type);
         layers.push(b);
         diff_ids.push(d);
     }

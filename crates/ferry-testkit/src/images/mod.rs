@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 pub use build::{digest_of, layer_blob};
 pub use layout::write_oci_layout;
-pub use push::{push, push_blob, push_image, push_index, push_manifest, try_push};
+pub use push::{
+    Endpoint, push, push_blob, push_image, push_index, push_manifest, try_push, try_push_to,
+};
 
 /// Docker schema 2 image manifest.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -151,9 +153,11 @@ pub struct ImageSpec {
     pub labels: Option<BTreeMap<String, String>>,
     /// Seed for every byte of content.
     pub seed: u64,
-    /// Seed of a base layer (file of [`SHARED_BASE_SIZE`] bytes) put first; images with the
-    /// same value share that blob.
+    /// Seed of a base layer (file of `shared_base_size` bytes) put first; images with the
+    /// same seed and size share that blob.
     pub shared_base: Option<u64>,
+    /// Size of the file in the shared base layer ([`SHARED_BASE_SIZE`] unless set).
+    pub shared_base_size: usize,
 }
 
 impl ImageSpec {
@@ -173,6 +177,7 @@ impl ImageSpec {
             labels: Some(BTreeMap::new()),
             seed,
             shared_base: None,
+            shared_base_size: SHARED_BASE_SIZE,
         }
     }
 
@@ -205,6 +210,13 @@ impl ImageSpec {
     /// Puts a base layer seeded by `seed` first.
     pub fn shared_base(mut self, seed: u64) -> Self {
         self.shared_base = Some(seed);
+        self
+    }
+
+    /// Puts a base layer seeded by `seed`, holding a file of `size` bytes, first.
+    pub fn shared_base_sized(mut self, seed: u64, size: usize) -> Self {
+        self.shared_base = Some(seed);
+        self.shared_base_size = size;
         self
     }
 }

@@ -4,6 +4,8 @@
 //! Manifests: `PUT /v2/<repo>/manifests/<ref>` with the manifest's Content-Type.
 //! Authentication: whatever `GET /v2/` challenges with — Basic with the registry's
 //! credentials, or a Bearer token fetched from the realm for `repository:<repo>:pull,push`.
+//! A registry of this process is an [`Endpoint::of`]; one known only by address (started
+//! by `ferry-lab serve` in another process) is an [`Endpoint::at`].
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -14,17 +16,79 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use super::{Artifact, Blob, TestImage, TestIndex};
 use crate::Registry;
 
+/// Where [`try_push_to`] pushes: a registry's base URL, the HTTP client to reach it, the
+/// credentials it may ask for, and whether blobs it already has are skipped.
+#[derive(Clone)]
+pub struct Endpoint {
+    client: Client,
+    base: String,
+    credentials: Option<(String, String)>,
+    skip_existing: bool,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base", &self.base)
+            .field("credentials", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("skip_existing", &self.skip_existing)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// A registry this process started (its client trusts its CA; its credentials).
+    pub fn of(reg: &Registry) -> Endpoint {
+        Endpoint {
+            client: reg.http_client(),
+            base: reg.base_url(),
+            credentials: reg.credentials(),
+            skip_existing: false,
+        }
+    }
+
+    /// A registry known only by address: `HOST:PORT` (plain http) or an `http(s)://` base
+    /// URL (https without certificate verification), anonymous.
+    pub fn at(address: &str) -> Result<Endpoint, String> {
+        let base = if address.starts_with("http://") || address.starts_with("https://") {
+            address.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{address}")
+        };
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(true)
+            .timeout(std::time::Duration::from_secs(600))
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Endpoint {
+            client,
+            base,
+            credentials: None,
+            skip_existing: false,
+        })
+    }
+
+    /// Asks (HEAD) before each blob upload and skips blobs the repository has.
+    pub fn skip_existing(mut self) -> Endpoint {
+        self.skip_existing = true;
+        self
+    }
+}
+
 struct Session {
     client: Client,
     base: String,
     repo: String,
     auth: Option<String>,
+    skip_existing: bool,
 }
 
 impl Session {
-    fn open(reg: &Registry, repo: &str) -> Result<Session, String> {
-        let client = reg.http_client();
-        let base = reg.base_url();
+    fn open(ep: &Endpoint, repo: &str) -> Result<Session, String> {
+        let client = ep.client.clone();
+        let base = ep.base.clone();
         let resp = client
             .get(format!("{base}/v2/"))
             .send()
@@ -37,8 +101,9 @@ impl Session {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            let basic = reg
-                .credentials()
+            let basic = ep
+                .credentials
+                .as_ref()
                 .map(|(u, p)| format!("Basic {}", STANDARD.encode(format!("{u}:{p}"))));
             if challenge.to_ascii_lowercase().starts_with("bearer") {
                 auth = Some(fetch_token(&client, &challenge, repo, basic.as_deref())?);
@@ -51,6 +116,7 @@ impl Session {
             base,
             repo: repo.to_string(),
             auth,
+            skip_existing: ep.skip_existing,
         })
     }
 
@@ -62,6 +128,16 @@ impl Session {
     }
 
     fn put_blob(&self, blob: &Blob) -> Result<(), String> {
+        if self.skip_existing {
+            let head = format!("{}/v2/{}/blobs/{}", self.base, self.repo, blob.digest);
+            let resp = self
+                .with_auth(self.client.head(&head))
+                .send()
+                .map_err(|e| format!("HEAD {head}: {e}"))?;
+            if resp.status() == StatusCode::OK {
+                return Ok(());
+            }
+        }
         let url = format!("{}/v2/{}/blobs/uploads/", self.base, self.repo);
         let resp = self
             .with_auth(self.client.post(&url))
@@ -167,9 +243,19 @@ pub fn try_push<'a>(
     tag: Option<&str>,
     what: impl Into<Artifact<'a>>,
 ) -> Result<(), String> {
+    try_push_to(&Endpoint::of(reg), repo, tag, what)
+}
+
+/// [`try_push`] to any [`Endpoint`].
+pub fn try_push_to<'a>(
+    ep: &Endpoint,
+    repo: &str,
+    tag: Option<&str>,
+    what: impl Into<Artifact<'a>>,
+) -> Result<(), String> {
     let what = what.into();
     crate::off_runtime(|| {
-        let s = Session::open(reg, repo)?;
+        let s = Session::open(ep, repo)?;
         let (media_type, digest, bytes) = what.top();
         let reference = tag.unwrap_or(digest);
         match what {
@@ -203,7 +289,7 @@ pub fn push_index(reg: &Registry, repo: &str, tag: Option<&str>, idx: &TestIndex
 
 /// Pushes one blob.
 pub fn push_blob(reg: &Registry, repo: &str, blob: &Blob) {
-    let r = crate::off_runtime(|| Session::open(reg, repo)?.put_blob(blob));
+    let r = crate::off_runtime(|| Session::open(&Endpoint::of(reg), repo)?.put_blob(blob));
     if let Err(e) = r {
         panic!(
             "ferry-testkit: blob push to {}/{repo} failed: {e}",
@@ -214,8 +300,9 @@ pub fn push_blob(reg: &Registry, repo: &str, blob: &Blob) {
 
 /// PUTs raw manifest bytes under `reference` (a tag or a digest) with `media_type`.
 pub fn push_manifest(reg: &Registry, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
-    let r =
-        crate::off_runtime(|| Session::open(reg, repo)?.put_manifest(reference, media_type, bytes));
+    let r = crate::off_runtime(|| {
+        Session::open(&Endpoint::of(reg), repo)?.put_manifest(reference, media_type, bytes)
+    });
     if let Err(e) = r {
         panic!(
             "ferry-testkit: manifest push to {}/{repo} failed: {e}",

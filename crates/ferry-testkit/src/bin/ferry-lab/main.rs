@@ -1,90 +1,50 @@
 //! ferry-lab: local registries and deterministic test images from the shell, with the
 //! test kit's own code (the demo and the benchmark use it; no Docker needed).
 //!
-//! Run `ferry-lab help` for the commands.
+//! Run `ferry-lab --help` for the commands.
 
-mod args;
 mod build;
-mod push;
+mod cli;
 mod serve;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use ferry_testkit::images::{self, Format, TestImage, TestIndex};
+use clap::{CommandFactory, Parser};
+use ferry_testkit::images::{self, Endpoint, TestImage, TestIndex};
 use ferry_testkit::registry::log;
 use serde_json::{Value, json};
 
-use args::{Args, parse_number};
 use build::Plan;
-
-const USAGE: &str = "\
-ferry-lab: local docker-registry processes and deterministic test images (ferry-testkit)
-
-USAGE
-  ferry-lab serve --dir DIR [--name NAME[:PORT]]... [--port-file FILE] [--keep] [--no-stdin]
-      Starts one plain-HTTP registry per --name (default: src and dst). DIR/NAME is a symlink
-      to its directory: DIR/NAME/stdout.log is the access log, DIR/NAME/data the storage.
-      Writes DIR/registries.json (atomically, once every registry answers; use it as the
-      readiness signal) and prints it:
-        {\"NAME\": {\"host\": \"127.0.0.1:PORT\", \"url\": ..., \"log\": ..., \"stderr\": ...,
-                  \"data\": ..., \"root\": ...}}
-      --port-file FILE gets NAME=PORT lines. Runs until SIGTERM, SIGINT or SIGHUP, or until
-      stdin reaches EOF when stdin is a pipe (not with --no-stdin); then kills the registries
-      and removes their directories (--keep: leaves them).
-
-  ferry-lab seed --registry HOST REPO:TAG... [--archs amd64,arm64,ppc64le,s390x]
-                 [--format oci|docker] [--layers 65536,16384] [--seed N] [--shared-base N]
-                 [--label K=V]... [--source-image] [--single] [--layout DIR] [--jobs N] [--json]
-      Pushes a multi-arch index (a single image with --single and one arch) to each REPO:TAG
-      and prints its digest (\"REPO:TAG DIGEST\" lines for several). Build k (0-based) of the
-      command line uses seed N+k. --shared-base N: the first --layers size becomes a base
-      layer shared by every build of an architecture (seeded by N and the arch); the other
-      layers and the configs stay per build. --source-image: configs without Labels.
-      --layout DIR also writes an OCI layout (tag = TAG; with --format docker the entries
-      keep Docker media types, which skopeo 1.9's oci: transport does not list). Sizes
-      accept K/M/G suffixes.
-
-  ferry-lab blob-layout --dir DIR --size BYTES --tag T [--seed N] [--format oci|docker]
-                        [--registry HOST --repo REPO]
-      Writes a linux/amd64 image with one layer of BYTES (file size before tar + gzip) into
-      the OCI layout DIR under T, optionally pushes it as REPO:T, and prints JSON:
-        {\"digest\": ..., \"layer\": {\"digest\": ..., \"size\": N, \"path\": FILE}, ...}
-
-  ferry-lab count --log FILE [--since-line N] [--method M] [--path SUBSTR] [--json]
-      Counts the requests in a registry access log after its first N lines (waits for the log
-      to stop growing first). Prints \"total N\" and one \"METHOD N\" line per method, just the
-      number with --method (* = any), or JSON with --json.
-
-  ferry-lab mark --log FILE
-      Waits for the access log to stop growing and prints its line count (for --since-line).
-";
+use cli::{BlobLayoutArgs, Cli, Cmd, CountArgs, MarkArgs, SeedArgs};
 
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = argv.split_first() else {
-        eprint!("{USAGE}");
-        std::process::exit(2);
-    };
-    let result = match cmd.as_str() {
-        "serve" => {
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        Cmd::Serve(a) => {
             strip_registry_env();
-            serve::run(rest)
+            ("serve", serve::run(a))
         }
-        "seed" => seed(rest),
-        "blob-layout" => blob_layout(rest),
-        "count" => count(rest),
-        "mark" => mark(rest),
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        other => Err(format!("unknown command {other:?} (try ferry-lab help)")),
+        Cmd::Seed(a) => ("seed", seed(a)),
+        Cmd::BlobLayout(a) => ("blob-layout", blob_layout(a)),
+        Cmd::Count(a) => ("count", count(a)),
+        Cmd::Mark(a) => ("mark", mark(a)),
     };
     if let Err(e) = result {
-        eprintln!("ferry-lab {cmd}: {e}");
-        std::process::exit(if e.starts_with("usage:") { 2 } else { 1 });
+        eprintln!("ferry-lab {name}: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A usage error found after parsing: clap's message, exit 2.
+fn usage_error(command: &str, message: impl std::fmt::Display) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let kind = clap::error::ErrorKind::ValueValidation;
+    match cli.find_subcommand_mut(command) {
+        Some(sub) => sub.error(kind, message).exit(),
+        None => cli.error(kind, message).exit(),
     }
 }
 
@@ -97,33 +57,9 @@ fn strip_registry_env() {
                 "ferry-lab serve: ignoring {} (docker-registry would read it as configuration)",
                 k.to_string_lossy()
             );
-            // SAFETY: called first thing in main, before any other thread exists.
+            // SAFETY: called before any other thread exists (argument parsing spawns none).
             unsafe { std::env::remove_var(&k) };
         }
-    }
-}
-
-fn parse_format(s: Option<&str>) -> Result<Format, String> {
-    match s.unwrap_or("oci") {
-        "oci" => Ok(Format::Oci),
-        "docker" | "v2s2" => Ok(Format::Docker),
-        other => Err(format!("--format {other}: use oci or docker")),
-    }
-}
-
-fn parse_sizes(s: &str) -> Result<Vec<usize>, String> {
-    s.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| parse_number(p).ok_or_else(|| format!("--layers: bad size {p:?}")))
-        .collect()
-}
-
-/// `REPO:TAG` → (repo, tag); the tag is after the last ':' that follows the last '/'.
-fn split_ref(r: &str) -> Result<(&str, &str), String> {
-    let slash = r.rfind('/').map_or(0, |i| i + 1);
-    match r[slash..].rfind(':') {
-        Some(i) if i > 0 && slash + i + 1 < r.len() => Ok((&r[..slash + i], &r[slash + i + 1..])),
-        _ => Err(format!("{r:?}: expected REPO:TAG")),
     }
 }
 
@@ -169,101 +105,59 @@ impl Built {
     }
 }
 
-fn seed(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        argv,
-        &[
-            "registry",
-            "archs",
-            "format",
-            "layers",
-            "seed",
-            "shared-base",
-            "label",
-            "layout",
-            "jobs",
-        ],
-        &["source-image", "single", "json"],
-    )?;
-    let registry = a.required("registry")?;
-    if a.positional.is_empty() {
-        return Err(
-            "usage: ferry-lab seed --registry HOST REPO:TAG... (see ferry-lab help)".into(),
-        );
-    }
-    let refs: Vec<(&str, &str)> = a
-        .positional
-        .iter()
-        .map(|r| split_ref(r))
-        .collect::<Result<_, _>>()?;
+fn seed(a: SeedArgs) -> Result<(), String> {
     let archs: Vec<String> = a
-        .get("archs")
-        .unwrap_or("amd64,arm64,ppc64le,s390x")
-        .split(',')
+        .archs
+        .iter()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
     if archs.is_empty() {
-        return Err("--archs: no architecture".into());
+        usage_error("seed", "--archs: no architecture");
     }
-    let single = a.has("single");
-    if single && archs.len() != 1 {
-        return Err("--single needs exactly one --archs entry".into());
+    if a.single && archs.len() != 1 {
+        usage_error("seed", "--single needs exactly one --archs entry");
     }
-    let labels = a
-        .all("label")
-        .into_iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| format!("--label {kv:?}: expected K=V"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    if a.shared_base.is_some() && a.layers.is_empty() {
+        usage_error("seed", "--shared-base needs at least one --layers size");
+    }
     let plan = Plan {
         archs,
-        format: parse_format(a.get("format"))?,
-        layers: parse_sizes(a.get("layers").unwrap_or("65536,16384"))?,
-        shared_base: match a.get("shared-base") {
-            None => None,
-            Some(v) => Some(parse_number(v).ok_or_else(|| format!("--shared-base: {v:?}"))?),
-        },
-        labels,
-        source_image: a.has("source-image"),
+        format: a.format.into(),
+        layers: a.layers,
+        shared_base: a.shared_base,
+        labels: a.label,
+        source_image: a.source_image,
     };
-    if plan.shared_base.is_some() && plan.layers.is_empty() {
-        return Err("--shared-base needs at least one --layers size".into());
-    }
-    let first_seed: u64 = a.number("seed", 1)?;
-    let jobs: usize = a.number("jobs", 4)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let refs = &a.refs;
 
     // Build every (build, arch) image in parallel, then assemble and push per reference.
-    let bases = plan.bases(threads);
     let cells: Vec<(usize, usize)> = (0..refs.len())
         .flat_map(|b| (0..plan.archs.len()).map(move |i| (b, i)))
         .collect();
-    let mut imgs = build::par_map(&cells, threads, |&(b, i)| {
-        plan.image(i, first_seed + b as u64, bases[i].as_ref())
-    })
-    .into_iter();
+    let mut imgs =
+        build::par_map(&cells, threads, |&(b, i)| plan.image(i, a.seed + b as u64)).into_iter();
     let built: Vec<Built> = (0..refs.len())
         .map(|_| {
-            let per: Vec<TestImage> = imgs.by_ref().take(plan.archs.len()).collect();
-            if single {
-                Built::Image(per.into_iter().next().expect("one image"))
-            } else {
-                Built::Index(build::list(per, plan.format))
+            let mut per: Vec<TestImage> = imgs.by_ref().take(plan.archs.len()).collect();
+            match (a.single, per.pop()) {
+                (true, Some(img)) => Built::Image(img),
+                (_, last) => {
+                    per.extend(last);
+                    Built::Index(images::index_of(per, plan.format))
+                }
             }
         })
         .collect();
 
-    let pusher = push::Pusher::new(registry)?;
+    let endpoint = Endpoint::at(&a.registry)?.skip_existing();
     let work: Vec<usize> = (0..refs.len()).collect();
-    let results = build::par_map(&work, jobs, |&k| {
-        let (repo, tag) = refs[k];
+    let results = build::par_map(&work, a.jobs, |&k| {
+        let (repo, tag) = &refs[k];
         match &built[k] {
-            Built::Image(img) => pusher.image(repo, tag, img),
-            Built::Index(idx) => pusher.index(repo, tag, idx),
+            Built::Image(img) => images::try_push_to(&endpoint, repo, Some(tag), img),
+            Built::Index(idx) => images::try_push_to(&endpoint, repo, Some(tag), idx),
         }
         .map_err(|e| format!("{repo}:{tag}: {e}"))
     });
@@ -271,53 +165,45 @@ fn seed(argv: &[String]) -> Result<(), String> {
         r?;
     }
 
-    if let Some(dir) = a.get("layout") {
+    if let Some(dir) = &a.layout {
         for (k, (_, tag)) in refs.iter().enumerate() {
             match &built[k] {
-                Built::Image(img) => images::write_oci_layout(Path::new(dir), tag, img),
-                Built::Index(idx) => images::write_oci_layout(Path::new(dir), tag, idx),
+                Built::Image(img) => images::write_oci_layout(dir, tag, img),
+                Built::Index(idx) => images::write_oci_layout(dir, tag, idx),
             }
         }
     }
 
-    if a.has("json") {
+    let names: Vec<String> = refs.iter().map(|(r, t)| format!("{r}:{t}")).collect();
+    if a.json {
         let all: Vec<Value> = built
             .iter()
-            .zip(&a.positional)
+            .zip(&names)
             .map(|(b, r)| b.describe(r))
             .collect();
         println!("{}", serde_json::to_string_pretty(&all).expect("json"));
-    } else if built.len() == 1 {
-        println!("{}", built[0].digest());
+    } else if let [one] = built.as_slice() {
+        println!("{}", one.digest());
     } else {
-        for (b, r) in built.iter().zip(&a.positional) {
+        for (b, r) in built.iter().zip(&names) {
             println!("{r} {}", b.digest());
         }
     }
     Ok(())
 }
 
-fn blob_layout(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        argv,
-        &["dir", "size", "tag", "seed", "format", "registry", "repo"],
-        &[],
-    )?;
-    let dir = PathBuf::from(a.required("dir")?);
-    let size: usize = parse_number(a.required("size")?).ok_or("--size: not a number")?;
-    let tag = a.required("tag")?;
-    let format = parse_format(a.get("format"))?;
-    let seed: u64 = a.number("seed", 4)?;
+fn blob_layout(a: BlobLayoutArgs) -> Result<(), String> {
     let img = images::image(
-        &images::ImageSpec::new("amd64", seed).layers(&[size]),
-        format,
+        &images::ImageSpec::new("amd64", a.seed).layers(&[a.size]),
+        a.format.into(),
     );
-    images::write_oci_layout(&dir, tag, &img);
-    match (a.get("registry"), a.get("repo")) {
-        (Some(host), Some(repo)) => push::Pusher::new(host)?.image(repo, tag, &img)?,
-        (None, None) => {}
-        _ => return Err("--registry and --repo go together".into()),
+    let tag = a.tag.as_str();
+    images::write_oci_layout(&a.dir, tag, &img);
+    if let (Some(host), Some(repo)) = (&a.registry, &a.repo) {
+        let endpoint = Endpoint::at(host)?.skip_existing();
+        images::try_push_to(&endpoint, repo, Some(tag), &img)?;
     }
+    let dir = &a.dir;
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -341,30 +227,23 @@ fn blob_layout(argv: &[String]) -> Result<(), String> {
 
 /// Waits for the access log to stop growing (the registry writes a line just after
 /// answering), then reads it.
-fn read_log(path: &str) -> Result<String, String> {
-    log::wait_quiet(
-        Path::new(path),
-        Duration::from_millis(100),
-        Duration::from_secs(5),
-    );
-    std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))
+fn read_log(path: &Path) -> Result<String, String> {
+    log::wait_quiet(path, Duration::from_millis(100), Duration::from_secs(5));
+    std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))
 }
 
-fn count(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["log", "since-line", "method", "path"], &["json"])?;
-    let text = read_log(a.required("log")?)?;
-    let skip: usize = a.number("since-line", 0)?;
+fn count(a: CountArgs) -> Result<(), String> {
+    let text = read_log(&a.log)?;
     let tail: String = text
         .split_inclusive('\n')
-        .skip(skip)
+        .skip(a.since_line)
         .collect::<Vec<_>>()
         .concat();
-    let path = a.get("path").unwrap_or("");
     let reqs: Vec<_> = log::parse_log(&tail)
         .into_iter()
-        .filter(|r| r.matches("*", path))
+        .filter(|r| r.matches("*", &a.path))
         .collect();
-    if let Some(m) = a.get("method") {
+    if let Some(m) = &a.method {
         println!("{}", reqs.iter().filter(|r| r.matches(m, "")).count());
         return Ok(());
     }
@@ -374,7 +253,7 @@ fn count(argv: &[String]) -> Result<(), String> {
         *by_method.entry(r.method.clone()).or_default() += 1;
         *by_status.entry(r.status.to_string()).or_default() += 1;
     }
-    if a.has("json") {
+    if a.json {
         let out = json!({"total": reqs.len(), "methods": by_method, "statuses": by_status});
         println!("{}", serde_json::to_string(&out).expect("json"));
     } else {
@@ -386,11 +265,9 @@ fn count(argv: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn mark(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["log"], &[])?;
-    let path = a.required("log")?;
-    let text = if Path::new(path).exists() {
-        read_log(path)?
+fn mark(a: MarkArgs) -> Result<(), String> {
+    let text = if a.log.exists() {
+        read_log(&a.log)?
     } else {
         String::new()
     };
@@ -401,6 +278,79 @@ fn mark(argv: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{parse_number, split_ref};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_number::<usize>("4M"), Ok(4 << 20));
+        assert_eq!(parse_number::<usize>("512k"), Ok(512 << 10));
+        assert_eq!(parse_number::<usize>("1_000"), Ok(1000));
+        assert!(parse_number::<u8>("1K").is_err());
+        assert!(parse_number::<usize>("x").is_err());
+    }
+
+    #[test]
+    fn parses_the_bench_and_demo_invocations() {
+        let cli = Cli::try_parse_from([
+            "ferry-lab",
+            "seed",
+            "--registry",
+            "127.0.0.1:1",
+            "--archs",
+            "amd64,arm64",
+            "--layers",
+            "4M,512K",
+            "--shared-base",
+            "2",
+            "--seed",
+            "100",
+            "s2/app:b01",
+            "s2/app:b02",
+        ])
+        .unwrap();
+        let Cmd::Seed(a) = cli.command else {
+            panic!("not seed")
+        };
+        assert_eq!(a.layers, vec![4 << 20, 512 << 10]);
+        assert_eq!(a.refs[1], ("s2/app".to_string(), "b02".to_string()));
+        assert_eq!(a.shared_base, Some(2));
+        assert!(Cli::try_parse_from(["ferry-lab", "seed", "--registry", "h", "norepo"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "ferry-lab",
+                "blob-layout",
+                "--dir",
+                "d",
+                "--size",
+                "1K",
+                "--tag",
+                "v1",
+                "--repo",
+                "r"
+            ])
+            .is_err(),
+            "--repo without --registry"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "ferry-lab",
+                "serve",
+                "--dir",
+                "d",
+                "--name",
+                "a",
+                "--name",
+                "b:5001",
+                "--no-stdin"
+            ])
+            .is_ok()
+        );
+    }
 
     #[test]
     fn splits_references() {

@@ -6,20 +6,36 @@ use std::path::{Path, PathBuf};
 use ferry_testkit::Registry;
 use serde_json::{Map, Value, json};
 
-use crate::args::Args;
+/// Arguments of `ferry-lab serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Directory for registries.json and a symlink per registry
+    #[arg(long)]
+    dir: PathBuf,
+    /// A registry to start, on PORT or an ephemeral port (repeatable; default: src and dst)
+    #[arg(long = "name", value_name = "NAME[:PORT]", value_parser = parse_name)]
+    names: Vec<Want>,
+    /// Also write NAME=PORT lines to this file
+    #[arg(long, value_name = "FILE")]
+    port_file: Option<PathBuf>,
+    /// Leave the registries' directories when stopping
+    #[arg(long)]
+    keep: bool,
+    /// Do not stop at stdin EOF (only at a signal)
+    #[arg(long)]
+    no_stdin: bool,
+}
 
 /// One `--name NAME[:PORT]`.
-struct Want {
+#[derive(Debug, Clone)]
+pub struct Want {
     name: String,
     port: Option<u16>,
 }
 
 fn parse_name(s: &str) -> Result<Want, String> {
     let (name, port) = match s.split_once(':') {
-        Some((n, p)) => (
-            n,
-            Some(p.parse().map_err(|_| format!("--name {s}: bad port"))?),
-        ),
+        Some((n, p)) => (n, Some(p.parse().map_err(|_| format!("{s}: bad port"))?)),
         None => (s, None),
     };
     if name.is_empty()
@@ -28,7 +44,7 @@ fn parse_name(s: &str) -> Result<Want, String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         || name.starts_with('.')
     {
-        return Err(format!("--name {s}: use letters, digits, '-', '_', '.'"));
+        return Err(format!("{s}: use letters, digits, '-', '_', '.'"));
     }
     Ok(Want {
         name: name.to_string(),
@@ -72,14 +88,9 @@ fn stdin_is_pipe() -> bool {
         .unwrap_or(false)
 }
 
-pub fn run(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["dir", "name", "port-file"], &["keep", "no-stdin"])?;
-    let dir = PathBuf::from(a.required("dir")?);
-    let mut wants: Vec<Want> = a
-        .all("name")
-        .into_iter()
-        .map(parse_name)
-        .collect::<Result<_, _>>()?;
+pub fn run(a: ServeArgs) -> Result<(), String> {
+    let dir = a.dir.clone();
+    let mut wants = a.names.clone();
     if wants.is_empty() {
         wants = vec![parse_name("src")?, parse_name("dst")?];
     }
@@ -119,14 +130,14 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     }
     let text = serde_json::to_string_pretty(&Value::Object(info)).expect("json") + "\n";
     write_atomic(&dir.join("registries.json"), text.as_bytes())?;
-    if let Some(pf) = a.get("port-file") {
-        write_atomic(Path::new(pf), ports.as_bytes())?;
+    if let Some(pf) = &a.port_file {
+        write_atomic(pf, ports.as_bytes())?;
     }
     print!("{text}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let reason = wait_for_stop(!a.has("no-stdin") && stdin_is_pipe());
+    let reason = wait_for_stop(!a.no_stdin && stdin_is_pipe());
     eprintln!(
         "ferry-lab serve: {reason}; stopping {} registries",
         regs.len()
@@ -134,7 +145,7 @@ pub fn run(argv: &[String]) -> Result<(), String> {
 
     for (name, mut reg) in regs {
         let _ = fs::remove_file(dir.join(&name));
-        if a.has("keep") {
+        if a.keep {
             // Kill the process but leave its directory (data and logs) in place.
             reg.kill();
             eprintln!("ferry-lab serve: kept {}", reg.root_dir().display());
@@ -144,7 +155,7 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         }
     }
     let _ = fs::remove_file(dir.join("registries.json"));
-    if let Some(pf) = a.get("port-file") {
+    if let Some(pf) = &a.port_file {
         let _ = fs::remove_file(pf);
     }
     Ok(())
