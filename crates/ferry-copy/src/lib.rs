@@ -2,8 +2,10 @@
 //! engine that moves images between them: concurrent, streaming, verified, and never
 //! leaving a tag on an incomplete image.
 
+mod archive;
 mod cached;
 mod check;
+mod docker_archive;
 mod engine;
 mod error;
 mod layout;
@@ -14,6 +16,7 @@ mod sync;
 mod traits;
 mod verify;
 
+pub use archive::{Archive, ArchiveKind};
 pub use cached::CachedSource;
 pub use check::{CheckReport, Problem, check};
 pub use engine::{CopyEngine, CopyOptions, CopyOutcome};

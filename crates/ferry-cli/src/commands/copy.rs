@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use ferry_copy::{ArchiveKind, ImageSource, Location};
 use ferry_image::Platform;
 use serde_json::json;
 
@@ -36,10 +37,22 @@ pub fn platforms(values: &[String]) -> Result<Vec<Platform>> {
         .collect()
 }
 
+/// The platform ferry runs on, in image terms (`linux/amd64`, `linux/arm64`...).
+fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    Platform::new(std::env::consts::OS, arch, None)
+}
+
 pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
     let src_loc = location("source", &a.src)?;
     let dest_loc = location("destination", &a.dest)?;
-    let platforms = platforms(&a.platform)?;
+    let mut platforms = platforms(&a.platform)?;
     let mut roles = Vec::new();
     if let Some(h) = host(&src_loc) {
         roles.push((h, Role::Source));
@@ -53,11 +66,30 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         .with_context(|| format!("opening {src_loc}"))?;
     let target = src_loc.source_target(&src)?;
     let dest = dest_loc
-        .open_destination(&client)
+        .open_copy_destination(&client)
         .with_context(|| format!("opening {dest_loc}"))?;
+    if platforms.is_empty()
+        && matches!(
+            dest_loc,
+            Location::Archive {
+                kind: ArchiveKind::Docker,
+                ..
+            }
+        )
+        && src
+            .resolve(&target)
+            .await?
+            .is_some_and(|d| d.media_type.is_index())
+    {
+        // A docker-archive holds one image: from a list, the host's platform, as skopeo.
+        platforms.push(host_platform());
+    }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let tag = dest_loc.destination_tag();
     let outcome = engine.copy(&src, &target, &dest, tag.as_deref()).await?;
+    dest.commit()
+        .await
+        .with_context(|| format!("writing {dest_loc}"))?;
     let stats = engine.stats();
     match g.output {
         Output::Json | Output::Yaml => output::structured(
