@@ -437,8 +437,85 @@ mod tests {
             "dir:/tmp/x",
             "docker://Bad/Upper",
             "https://q.io/a",
+            "oci-archive:",
+            "oci-archive:/x.tar:bad tag",
+            "docker-archive:",
+            "docker-archive:/x.tar:",
+            "docker-archive:/x.tar:@one",
+            "docker-archive:/x.tar:q.io/a@sha256:0000000000000000000000000000000000000000000000000000000000000000",
         ] {
             assert!(Location::parse(bad).is_err(), "{bad}");
+        }
+        // Registries with ports and Docker Hub names with tags are not transports.
+        for good in [
+            "localhost:5000/a",
+            "127.0.0.1:5000/a/b:t",
+            "ubuntu:22.04",
+            "q.io/a:1",
+        ] {
+            assert!(
+                matches!(Location::parse(good), Ok(Location::Registry(_))),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_archives() {
+        assert_eq!(
+            Location::parse("oci-archive:/tmp/a.tar:v1").unwrap(),
+            Location::Archive {
+                kind: ArchiveKind::Oci,
+                path: "/tmp/a.tar".into(),
+                reference: Some("v1".into())
+            }
+        );
+        // Split at the first colon, as skopeo does: the rest is the reference.
+        let loc = Location::parse("docker-archive:d.tar:127.0.0.1:5000/ns/app:1").unwrap();
+        assert_eq!(
+            loc,
+            Location::Archive {
+                kind: ArchiveKind::Docker,
+                path: "d.tar".into(),
+                reference: Some("127.0.0.1:5000/ns/app:1".into())
+            }
+        );
+        assert_eq!(
+            loc.to_string(),
+            "docker-archive:d.tar:127.0.0.1:5000/ns/app:1"
+        );
+        assert!(loc.destination_tag().is_none());
+        // Docker Hub names as docker save records them; a bare name is :latest.
+        let Location::Archive { reference, .. } =
+            Location::parse("docker-archive:d.tar:docker.io/library/busybox").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(reference.as_deref(), Some("busybox:latest"));
+        let Location::Archive { reference, .. } =
+            Location::parse("docker-archive:d.tar:@2").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(reference.as_deref(), Some("@2"));
+    }
+
+    #[test]
+    fn unknown_transports_are_named() {
+        for (input, transport) in [
+            ("foo:bar/x", "\"foo\""),
+            ("dir:/tmp/x", "dir:"),
+            ("docker://dir:/tmp/x", "dir:"),
+            ("containers-storage:app", "containers-storage:"),
+            ("https://q.io/a", "\"https\""),
+        ] {
+            let e = Location::parse(input).unwrap_err().to_string();
+            assert!(e.contains(transport), "{input}: {e}");
+            assert!(
+                e.contains("oci-archive:PATH[:TAG]") && e.contains("docker-archive:PATH[:REF]"),
+                "{input}: {e}"
+            );
+            assert!(!e.contains("registry port"), "{input}: {e}");
         }
     }
 }
