@@ -278,7 +278,8 @@ fn unknown_transport(reference: &str) -> Option<&str> {
     }
     // `host:5000/repo` has a port before the first slash; `app:1.0` has no slash.
     let port = rest.split('/').next().unwrap_or("");
-    if rest.contains('/') && !(port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty()) {
+    let is_port = !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
+    if rest.contains('/') && !is_port {
         return Some(name);
     }
     None
