@@ -208,6 +208,13 @@ fn write_atomically(
         .into_inner()
         .map_err(|e| CopyError::io(shown(), e.into_error()))?;
     file.sync_all().map_err(|e| CopyError::io(shown(), e))?;
+    // A temporary file is private (0600); an archive is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| CopyError::io(shown(), e))?;
+    }
     tmp.persist(path)
         .map_err(|e| CopyError::io(shown(), e.error))?;
     Ok(())

@@ -112,6 +112,12 @@ async fn multi_arch_through_oci_archive_keeps_every_digest() {
     assert!(names.contains(&"index.json".to_string()), "{names:?}");
     // Nothing else beside the archive: the temporary file was renamed.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
 
     // skopeo reads ferry's archive: the same list and children in the registry.
     skopeo_push(
