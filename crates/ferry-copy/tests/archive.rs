@@ -405,3 +405,89 @@ async fn archives_are_replaced_whole_and_never_left_half_written() {
         assert!(missing.open_source(&c.client).err().unwrap().is_not_found());
     }
 }
+
+/// Writes a docker-archive by hand: `files` as (name, bytes), in order.
+fn write_tar(path: &Path, files: &[(&str, &[u8])]) {
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *bytes).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+#[tokio::test]
+async fn docker_archive_with_gzipd_layers_keeps_them_and_checks_diff_ids() {
+    let reg = Registry::plain();
+    let img = images::simple(68, Format::Docker);
+    let c = client_for(&[&reg]);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = |layers: &[&str]| {
+        serde_json::to_vec(&serde_json::json!([{
+            "Config": "config.json", "RepoTags": ["docker.io/library/app:1"], "Layers": layers,
+        }]))
+        .unwrap()
+    };
+    // Older `docker save` names: ID/layer.tar; here gzip'd, which skopeo accepts on read.
+    let names: Vec<String> = (0..img.layers.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let m = manifest(&name_refs);
+    let mut files: Vec<(&str, &[u8])> =
+        vec![("manifest.json", &m), ("config.json", &img.config.bytes)];
+    for (n, l) in names.iter().zip(&img.layers) {
+        files.push((n, &l.bytes));
+    }
+    let file = dir.path().join("gz.tar");
+    write_tar(&file, &files);
+    // Docker Hub names match however they are written.
+    let src = format!("docker-archive:{}:app:1", file.display());
+    let out = copy(&c, &src, &reg_ref(&reg, "gz/app:1"), &[])
+        .await
+        .unwrap();
+    // The gzip'd layers are kept as they are (same digests), and so is the config; the
+    // manifest is ferry's own serialization.
+    let pushed = skopeo::inspect_raw(&reg, "gz/app:1");
+    assert_eq!(out.digest.as_str(), images::digest_of(&pushed));
+    let v = json(&pushed);
+    assert_eq!(v["config"]["digest"], img.config.digest.as_str());
+    let layers: Vec<&str> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = img.layers.iter().map(|l| l.digest.as_str()).collect();
+    assert_eq!(layers, want);
+
+    // A layer whose content is not its diff_id is refused, naming it.
+    let other = images::simple(69, Format::Docker);
+    let mut files: Vec<(&str, &[u8])> =
+        vec![("manifest.json", &m), ("config.json", &img.config.bytes)];
+    for (n, l) in names.iter().zip(&other.layers) {
+        files.push((n, &l.bytes));
+    }
+    let bad = dir.path().join("bad.tar");
+    write_tar(&bad, &files);
+    let loc = Location::parse(&format!("docker-archive:{}", bad.display())).unwrap();
+    let e = loc.open_source(&c.client).err().unwrap().to_string();
+    assert!(e.contains("diff_id") && e.contains("l0/layer.tar"), "{e}");
+
+    // A layer path leaving the archive is refused.
+    let escape = manifest(&["../../../../etc/passwd"]);
+    let evil = dir.path().join("evil.tar");
+    write_tar(
+        &evil,
+        &[
+            ("manifest.json", &escape),
+            ("config.json", &img.config.bytes),
+        ],
+    );
+    let loc = Location::parse(&format!("docker-archive:{}", evil.display())).unwrap();
+    let e = loc.open_source(&c.client).err().unwrap().to_string();
+    assert!(e.contains("etc/passwd"), "{e}");
+}
