@@ -61,7 +61,7 @@ impl Archive {
         let layout = match kind {
             ArchiveKind::Oci => {
                 let file = open_file(path)?;
-                unpack(file, dir.path(), path)?;
+                unpack(file, dir.path(), path, false)?;
                 OciLayout::open(dir.path()).map_err(|_| {
                     bad(
                         path,
@@ -174,15 +174,36 @@ pub(crate) fn open_file(path: &Path) -> Result<File> {
     })
 }
 
-/// Unpacks a tar into `dir`; entries that would land outside `dir` are refused by the
-/// tar crate. `shown` names the archive in errors.
-pub(crate) fn unpack(input: impl Read, dir: &Path, shown: &Path) -> Result<()> {
+/// Unpacks a tar into `dir`: regular files and directories, and symbolic links when
+/// `links` (a `docker save` archive links legacy `ID/layer.tar` names to layers; whoever
+/// reads through a link checks it stays inside `dir`). Entries that would land outside
+/// `dir` are refused by the tar crate; other entry types are refused here. `shown` names
+/// the archive in errors.
+pub(crate) fn unpack(input: impl Read, dir: &Path, shown: &Path, links: bool) -> Result<()> {
+    let unreadable = |e: std::io::Error| bad(shown, &format!("not a readable tar archive: {e}"));
     let mut archive = tar::Archive::new(input);
     archive.set_preserve_permissions(false);
     archive.set_preserve_mtime(false);
-    archive
-        .unpack(dir)
-        .map_err(|e| bad(shown, &format!("not a readable tar archive: {e}")))
+    for entry in archive.entries().map_err(unreadable)? {
+        let mut entry = entry.map_err(unreadable)?;
+        let kind = entry.header().entry_type();
+        let allowed = kind.is_file()
+            || kind.is_dir()
+            || (links && kind.is_symlink())
+            || kind.is_pax_global_extensions();
+        if !allowed {
+            let name = entry
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            return Err(bad(
+                shown,
+                &format!("{name}: unexpected {kind:?} entry in the archive"),
+            ));
+        }
+        entry.unpack_in(dir).map_err(unreadable)?;
+    }
+    Ok(())
 }
 
 /// Runs `fill` on a temporary file beside `path` and renames it to `path` when `fill`

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use ferry_image::{
     Algorithm, Descriptor, Digest, DigestVerifier, Manifest, RawManifest, Reference, media_types,
 };
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -53,7 +53,7 @@ pub(crate) fn repo_tag(reference: &Reference) -> String {
 pub(crate) fn read(path: &Path, selector: Option<&str>, dir: &Path) -> Result<OciLayout> {
     let files = dir.join("files");
     std::fs::create_dir_all(&files).map_err(|e| CopyError::io(dir.display().to_string(), e))?;
-    unpack(open_file(path)?, &files, path)?;
+    unpack(open_file(path)?, &files, path, true)?;
     let files = files
         .canonicalize()
         .map_err(|e| CopyError::io(dir.display().to_string(), e))?;
@@ -272,7 +272,7 @@ fn import_layer(
             hash: DigestVerifier::new(alg),
         };
         let mut inner = HashRead {
-            inner: GzDecoder::new(outer),
+            inner: MultiGzDecoder::new(outer),
             hash: DigestVerifier::new(diff_id.algorithm()),
         };
         std::io::copy(&mut inner, &mut std::io::sink()).map_err(io)?;
@@ -412,7 +412,7 @@ fn export_layer(
         return append_file(out, name, &blob, shown);
     }
     let tmp = layout.root().join("blobs").join(".export");
-    let mut input = GzDecoder::new(File::open(&blob).map_err(io)?);
+    let mut input = MultiGzDecoder::new(File::open(&blob).map_err(io)?);
     let mut output = HashWrite {
         inner: BufWriter::new(File::create(&tmp).map_err(io)?),
         hash: DigestVerifier::new(diff_id.algorithm()),

@@ -404,6 +404,27 @@ async fn archives_are_replaced_whole_and_never_left_half_written() {
             Location::parse(&format!("{kind}:{}", dir.path().join("none.tar").display())).unwrap();
         assert!(missing.open_source(&c.client).err().unwrap().is_not_found());
     }
+
+    // An oci-archive holds files only: a link (here to a file outside) is refused.
+    let linked = dir.path().join("link.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&linked).unwrap());
+        let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
+        let mut h = tar::Header::new_gnu();
+        h.set_size(layout.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "oci-layout", &layout[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "blobs/sha256/x", "/etc/passwd")
+            .unwrap();
+        b.finish().unwrap();
+    }
+    let loc = Location::parse(&format!("oci-archive:{}", linked.display())).unwrap();
+    let e = loc.open_source(&c.client).err().unwrap().to_string();
+    assert!(e.contains("blobs/sha256/x") && e.contains("Symlink"), "{e}");
 }
 
 /// Writes a docker-archive by hand: `files` as (name, bytes), in order.
