@@ -1,6 +1,6 @@
-//! Image sources and destinations (a registry repository, an OCI layout) and the copy
-//! engine that moves images between them: concurrent, streaming, verified, and never
-//! leaving a tag on an incomplete image.
+//! Image sources and destinations (a registry repository, an OCI layout, an oci-archive or
+//! docker-archive) and the copy engine that moves images between them: concurrent, streaming,
+//! verified, and never leaving a tag on an incomplete image.
 
 mod archive;
 mod cached;
