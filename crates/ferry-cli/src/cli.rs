@@ -12,8 +12,11 @@ Exit codes: 0 success; 1 the operation failed (the message says what and where);
 2 bad usage or bad input (nothing was written).
 
 Locations: [docker://]HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; a name without a
-registry is Docker Hub's, `ubuntu` = docker.io/library/ubuntu:latest) or oci:PATH[:TAG]
-(an OCI image layout directory, created when written).
+registry is Docker Hub's, `ubuntu` = docker.io/library/ubuntu:latest), oci:PATH[:TAG]
+(an OCI image layout directory, created when written), oci-archive:PATH[:TAG] (a tar of
+an OCI layout) or docker-archive:PATH[:REF] (`docker save` format, one image; REF is
+REPO:TAG, or @N when reading). Archives are written by `copy` only, replaced whole once
+the copy succeeded. Other transports (dir:, containers-storage:...) are refused.
 
 Registries on loopback addresses are reached over https, or plain http when TLS fails.
 

@@ -279,3 +279,31 @@ fn credentials_from_a_credential_helper() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), img.digest);
 }
+
+#[test]
+fn copy_a_list_into_a_docker_archive_takes_the_host_platform() {
+    let src = Registry::plain();
+    let idx = images::multi_arch(&["amd64", "arm64"], 42, Format::Docker);
+    images::push_index(&src, "ns/app", Some("1"), &idx);
+    let f = Ferry::new(&[&src]);
+    let s = format!("{}/ns/app:1", src.host());
+    let archive = format!("docker-archive:{}:ns/app:1", f.path("app.tar").display());
+    f.ok(&["copy", "-q", &s, &archive]);
+    // skopeo picks the host platform the same way; the test machines are linux/amd64.
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        _ => "amd64",
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&skopeo::skopeo_ok(&["inspect", &archive]).stdout).unwrap();
+    assert_eq!(v["Architecture"], host);
+    let one = idx.images.iter().find(|i| i.platform.1 == host).unwrap();
+    let config = f.run(&["inspect", "--config", &archive]);
+    assert_eq!(config.raw_stdout, one.config.bytes);
+    // --platform picks another one.
+    let arm = format!("docker-archive:{}", f.path("arm.tar").display());
+    f.ok(&["copy", "-q", "--platform", "linux/arm64", &s, &arm]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&skopeo::skopeo_ok(&["inspect", &arm]).stdout).unwrap();
+    assert_eq!(v["Architecture"], "arm64");
+}

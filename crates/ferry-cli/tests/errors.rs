@@ -158,3 +158,45 @@ fn wrong_blob_bytes_fail_the_copy_and_leave_no_tag() {
     let r = f.run(&["digest", &format!("{}/m/copy:t", reg.host())]);
     assert_eq!(r.code, 1, "no tag was written");
 }
+
+#[test]
+fn unknown_transport_is_usage_and_names_the_supported_ones() {
+    let f = Ferry::new(&[]);
+    for (args, says) in [
+        (
+            vec!["copy", "foo:bar/x", "127.0.0.1:1/x:1"],
+            "unknown transport \"foo\"",
+        ),
+        (
+            vec!["copy", "127.0.0.1:1/a:1", "dir:/tmp/x"],
+            "the dir: transport is not supported",
+        ),
+        (
+            vec!["inspect", "docker://dir:/tmp/x"],
+            "the dir: transport is not supported",
+        ),
+        (
+            vec!["sync", "oci-archive:/tmp/a.tar", "127.0.0.1:1/b"],
+            "sync does not take archives",
+        ),
+        (
+            vec!["tag", "127.0.0.1:1/a:1", "oci-archive:/tmp/a.tar:t"],
+            "written by ferry copy",
+        ),
+    ] {
+        let r = f.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        no_panic(&r);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        if !says.contains("archive") && !says.contains("ferry copy") {
+            for t in [
+                "docker://",
+                "oci:PATH",
+                "oci-archive:PATH",
+                "docker-archive:PATH",
+            ] {
+                assert!(r.stderr.contains(t), "{args:?} lists {t}: {}", r.stderr);
+            }
+        }
+    }
+}

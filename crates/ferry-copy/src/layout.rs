@@ -83,7 +83,7 @@ impl OciLayout {
         &self.root
     }
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
+    pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root
             .join("blobs")
             .join(digest.algorithm().name())
@@ -153,7 +153,7 @@ impl OciLayout {
         }
     }
 
-    fn set_tag(&self, tag: Option<&str>, manifest: &RawManifest) -> Result<()> {
+    pub(crate) fn set_tag(&self, tag: Option<&str>, manifest: &RawManifest) -> Result<()> {
         let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut idx = self.index()?;
         let mut desc = manifest.descriptor();

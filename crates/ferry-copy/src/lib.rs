@@ -1,9 +1,11 @@
-//! Image sources and destinations (a registry repository, an OCI layout) and the copy
-//! engine that moves images between them: concurrent, streaming, verified, and never
-//! leaving a tag on an incomplete image.
+//! Image sources and destinations (a registry repository, an OCI layout, an oci-archive or
+//! docker-archive) and the copy engine that moves images between them: concurrent, streaming,
+//! verified, and never leaving a tag on an incomplete image.
 
+mod archive;
 mod cached;
 mod check;
+mod docker_archive;
 mod engine;
 mod error;
 mod layout;
@@ -15,6 +17,7 @@ mod traits;
 mod transfer;
 mod verify;
 
+pub use archive::{Archive, ArchiveKind};
 pub use cached::CachedSource;
 pub use check::{CheckReport, Problem, check};
 pub use engine::{CopyEngine, CopyOptions, CopyOutcome};

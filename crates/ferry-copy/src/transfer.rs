@@ -4,7 +4,8 @@ use ferry_registry::Client;
 
 use crate::{CopyEngine, CopyOutcome, Location, Result};
 
-/// Copies the image at `src` to `dest` (each a registry reference or an OCI layout), with
+/// Copies the image at `src` to `dest` (each a registry reference, an OCI layout or an
+/// archive), with
 /// `engine`'s platforms and concurrency: the whole of `ferry copy`. A destination
 /// reference with a tag (or none: `latest`) is tagged once the image is complete; a digest
 /// reference or an untagged layout gets the image without a tag.
@@ -34,10 +35,16 @@ pub async fn copy_image(
         .map_err(|e| e.context(format!("opening {src}")))?;
     let target = src.source_target(&source)?;
     let destination = dest
-        .open_destination(client)
+        .open_copy_destination(client)
         .map_err(|e| e.context(format!("opening {dest}")))?;
     let tag = dest.destination_tag();
-    engine
+    let outcome = engine
         .copy(&source, &target, &destination, tag.as_deref())
+        .await?;
+    // An archive is written only now, whole, once the copy succeeded.
+    destination
+        .commit()
         .await
+        .map_err(|e| e.context(format!("writing {dest}")))?;
+    Ok(outcome)
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use ferry_copy::copy_image;
+use ferry_copy::{ArchiveKind, Location, copy_image};
 use ferry_image::Platform;
 use serde_json::json;
 
@@ -37,10 +37,22 @@ pub fn platforms(values: &[String]) -> Result<Vec<Platform>> {
         .collect()
 }
 
+/// The platform ferry runs on, in image terms (`linux/amd64`, `linux/arm64`...).
+fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    Platform::new(std::env::consts::OS, arch, None)
+}
+
 pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
     let src_loc = location("source", &a.src)?;
     let dest_loc = location("destination", &a.dest)?;
-    let platforms = platforms(&a.platform)?;
+    let mut platforms = platforms(&a.platform)?;
     let mut roles = Vec::new();
     if let Some(h) = host(&src_loc) {
         roles.push((h, Role::Source));
@@ -49,6 +61,19 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         roles.push((h, Role::Destination));
     }
     let client = client(g, &roles)?;
+    if platforms.is_empty()
+        && matches!(
+            dest_loc,
+            Location::Archive {
+                kind: ArchiveKind::Docker,
+                ..
+            }
+        )
+    {
+        // A docker-archive holds one image: from a list, the host's platform, as skopeo
+        // (a single image is copied whatever its platform).
+        platforms.push(host_platform());
+    }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let outcome = copy_image(&client, &engine, &src_loc, &dest_loc).await?;
     let stats = engine.stats();

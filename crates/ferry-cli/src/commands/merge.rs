@@ -35,6 +35,11 @@ pub struct MergeArgs {
 pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
     let src_loc = location("source", &a.src)?;
     let dest_loc = location("destination", &a.dest)?;
+    if dest_loc.is_archive() {
+        return Err(usage(format!(
+            "destination {dest_loc}: an archive is written by ferry copy"
+        )));
+    }
     let Some(tag) = dest_loc.destination_tag() else {
         return Err(usage(format!("destination {dest_loc}: merge needs a tag")));
     };

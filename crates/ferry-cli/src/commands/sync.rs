@@ -43,6 +43,9 @@ fn repository(what: &str, input: &str) -> Result<Location> {
         Location::Layout { .. } => Err(usage(format!(
             "{what} {input:?}: sync takes a layout without tag"
         ))),
+        Location::Archive { .. } => Err(usage(format!(
+            "{what} {input:?}: sync does not take archives; copy one image with ferry copy"
+        ))),
     }
 }
 

@@ -35,6 +35,11 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
     let mut dests = Vec::new();
     for d in &a.dest {
         let loc = location("destination", d)?;
+        if loc.is_archive() {
+            return Err(usage(format!(
+                "destination {loc}: an archive is written by ferry copy"
+            )));
+        }
         let Some(t) = loc.destination_tag() else {
             return Err(usage(format!("destination {loc}: tag needs REPO:TAG")));
         };
