@@ -5,6 +5,7 @@
 //! the digest computed over them; [`Manifest`] is a parsed view used to walk an image, never
 //! re-serialized when an image is copied.
 
+mod depth;
 mod digest;
 mod error;
 mod manifest;
@@ -13,6 +14,7 @@ mod platform;
 mod reference;
 mod schema1;
 
+pub use depth::{MAX_MANIFEST_DEPTH, check_depth};
 pub use digest::{Algorithm, Digest, DigestVerifier};
 pub use error::ImageError;
 pub use manifest::{
@@ -21,7 +23,7 @@ pub use manifest::{
 };
 pub use media::{MediaType, media_types};
 pub use platform::Platform;
-pub use reference::{Reference, Target};
+pub use reference::{Reference, Target, redact_userinfo};
 
 /// Result type of this crate.
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
