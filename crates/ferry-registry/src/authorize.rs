@@ -167,7 +167,30 @@ impl Inner {
         };
         let realm_host = self.host(&authority)?;
         let creds = self.credentials(host).await?;
+        // Credentials travel to a realm over https only; plain http only to a loopback
+        // realm or for a registry whose TLS is not verified.
+        if creds.is_some()
+            && url.scheme() != "https"
+            && !crate::tls::is_loopback(&authority)
+            && self.config.verifies_tls(&host.name)
+        {
+            return Err(RegistryError::Auth {
+                context: ctx(&shown),
+                status: None,
+                detail: format!(
+                    "the token realm {} is not https: ferry sends credentials to a realm \
+                     over https only (plain http only to a loopback realm, or with \
+                     --tls-verify=false for {})",
+                    redact_url(&url),
+                    host.name
+                ),
+                errors: Vec::new(),
+            });
+        }
         let mut rb = realm_host.client.get(url.clone());
+        if let Some(left) = self.time_left(|| *ctx(&shown))? {
+            rb = rb.timeout(left);
+        }
         if let Some(c) = &creds
             && let Ok(mut v) = HeaderValue::from_str(&c.basic_header())
         {
@@ -190,12 +213,17 @@ impl Inner {
                 Some(c) => format!("credentials of user {:?}", c.username),
                 None => "anonymous access".to_string(),
             };
-            let detail = if status == 401 || status == 403 {
-                format!("token realm refused {who}")
-            } else {
-                format!("token realm answered {status}")
+            let detail = match status {
+                401 | 403 => format!("token realm refused {who}"),
+                404 => format!(
+                    "the token realm URL {} answered 404 Not Found: it is not a token service",
+                    redact_url(&url)
+                ),
+                _ => format!("token realm answered {status}"),
             };
-            let body = read_limited(resp, 64 * 1024).await.unwrap_or_default();
+            let body = read_limited(resp, 64 * 1024, self.config.low_speed)
+                .await
+                .unwrap_or_default();
             return Err(RegistryError::Auth {
                 context: ctx(&shown),
                 status: Some(status),
@@ -203,12 +231,12 @@ impl Inner {
                 errors: crate::error::parse_error_body(&body),
             });
         }
-        let body = read_limited(resp, TOKEN_BODY_LIMIT).await.map_err(|_| {
-            RegistryError::InvalidResponse {
+        let body = read_limited(resp, TOKEN_BODY_LIMIT, self.config.low_speed)
+            .await
+            .map_err(|_| RegistryError::InvalidResponse {
                 context: ctx(&shown),
                 detail: "token realm answer unreadable or too large".into(),
-            }
-        })?;
+            })?;
         serde_json::from_slice::<TokenAnswer>(&body)
             .ok()
             .and_then(|a| a.into_token(scopes.clone(), Instant::now()))
