@@ -59,7 +59,7 @@ pub async fn check<S: ImageSource>(src: &S, target: &Target, deep: bool) -> Resu
                         };
                         report.problems.push(Problem {
                             kind: "manifest",
-                            digest: child.digest,
+                            digest: child.digest.clone(),
                             parent: Some(parent),
                             problem,
                         });
@@ -77,7 +77,10 @@ pub async fn check<S: ImageSource>(src: &S, target: &Target, deep: bool) -> Resu
                     .rev()
                     .filter(|c| c.media_type.is_manifest())
                 {
-                    queue.push((Pending::Child(child, raw.digest().clone()), level + 1));
+                    queue.push((
+                        Pending::Child(Box::new(child), raw.digest().clone()),
+                        level + 1,
+                    ));
                 }
             }
             image => {
@@ -108,7 +111,7 @@ pub async fn check<S: ImageSource>(src: &S, target: &Target, deep: bool) -> Resu
 /// A manifest of the walk: the top (fetched), or a child still to fetch.
 enum Pending {
     Fetched(RawManifest),
-    Child(Descriptor, Digest),
+    Child(Box<Descriptor>, Digest),
 }
 
 async fn check_blob<S: ImageSource>(
