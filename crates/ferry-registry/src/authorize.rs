@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::auth::{Challenge, Credentials, ScopeSet, TokenAnswer};
 use crate::error::RequestContext;
-use crate::response::{classify, read_limited};
+use crate::response::read_limited;
 use crate::transport::{Host, Inner, Request, redact_url};
 use crate::{RegistryError, authfile};
 
@@ -200,11 +200,7 @@ impl Inner {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        let resp = rb.send().await.map_err(|e| RegistryError::Transport {
-            context: ctx(&shown),
-            kind: classify(&e),
-            source: e.without_url(),
-        })?;
+        let resp = rb.send().await.map_err(|e| self.failed(e, *ctx(&shown)))?;
         let status = resp.status().as_u16();
         tracing::debug!(method = "GET", url = %shown, status, scopes = ?scopes.to_strings(),
             elapsed_ms = start.elapsed().as_millis() as u64, "token");

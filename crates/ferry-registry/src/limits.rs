@@ -117,6 +117,27 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// The error for a request that failed with `e`: [`RegistryError::TimedOut`] when it
+    /// timed out because the overall deadline passed, else a transport error.
+    pub(crate) fn failed(&self, e: reqwest::Error, context: RequestContext) -> RegistryError {
+        if e.is_timeout()
+            && let (Some(deadline), Some(timeout)) = (self.deadline, self.config.timeout)
+            && Instant::now() >= deadline
+        {
+            return RegistryError::TimedOut {
+                context: Box::new(context),
+                detail: format!("the overall timeout of {timeout:?} has passed"),
+            };
+        }
+        RegistryError::Transport {
+            context: Box::new(context),
+            kind: crate::response::classify(&e),
+            source: e.without_url(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

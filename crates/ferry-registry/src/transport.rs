@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::{Challenge, Credentials, TokenCache};
 use crate::error::{RequestContext, parse_error_body};
 pub(crate) use crate::request::{Body, Request, Stats, Target, redact_url};
-use crate::response::{ERROR_BODY_LIMIT, WithoutUrlRef, classify, read_limited};
+use crate::response::{ERROR_BODY_LIMIT, WithoutUrlRef, read_limited};
 use crate::{ByteStream, ClientConfig, RegistryError, tls};
 
 /// What is known about one registry host.
@@ -152,17 +152,14 @@ impl Inner {
         method: &str,
         e: reqwest::Error,
     ) -> RegistryError {
-        RegistryError::Transport {
-            context: Box::new(RequestContext {
-                registry: host.name.clone(),
-                method: method.to_string(),
-                repository: None,
-                what: String::new(),
-                url: redact_url(url),
-            }),
-            kind: classify(&e),
-            source: e.without_url(),
-        }
+        let context = RequestContext {
+            registry: host.name.clone(),
+            method: method.to_string(),
+            repository: None,
+            what: String::new(),
+            url: redact_url(url),
+        };
+        self.failed(e, context)
     }
 
     /// Stores the challenge of a 401 answer; returns it.
@@ -394,11 +391,7 @@ impl Inner {
             Err(e) => {
                 tracing::debug!(method = %req.method, url = %redact_url(url), error = %e.without_url_ref(),
                     elapsed_ms, "request failed");
-                Err(RegistryError::Transport {
-                    context: Box::new(self.context(host, req, Some(url))),
-                    kind: classify(&e),
-                    source: e.without_url(),
-                })
+                Err(self.failed(e, self.context(host, req, Some(url))))
             }
         }
     }

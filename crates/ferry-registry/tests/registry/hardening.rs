@@ -124,7 +124,11 @@ async fn overall_timeout_ends_a_silent_server() {
     .unwrap();
     let e = c.ping(&host).await.unwrap_err();
     eprintln!("silent server: {e}");
-    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("timed out: the overall timeout of 2s"),
+        "{e}"
+    );
 }
 
 /// A body that trickles in (a slow loris) is cut by the low-speed limit.
