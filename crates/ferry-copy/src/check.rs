@@ -1,6 +1,6 @@
 //! `check`: is every manifest and blob of an image present (and, deep, intact)?
 
-use ferry_image::{Digest, Manifest, RawManifest, Target};
+use ferry_image::{Descriptor, Digest, Manifest, RawManifest, Target};
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -41,31 +41,46 @@ pub async fn check<S: ImageSource>(src: &S, target: &Target, deep: bool) -> Resu
         .await
         .ctx(|| format!("reading {}:{}", src.describe(), target))?;
     let mut report = CheckReport::default();
-    let mut queue: Vec<(RawManifest, Option<Digest>)> = vec![(top, None)];
-    while let Some((raw, _parent)) = queue.pop() {
+    // Manifests to read, each with its nesting level (the top is 1); children are
+    // fetched when their turn comes, so a huge index never holds all of them at once.
+    let mut queue: Vec<(Pending, usize)> = vec![(Pending::Fetched(top), 1)];
+    while let Some((pending, level)) = queue.pop() {
+        let raw = match pending {
+            Pending::Fetched(raw) => raw,
+            Pending::Child(child, parent) => {
+                ferry_image::check_depth(level, &child.digest)?;
+                match src.manifest(&Target::Digest(child.digest.clone())).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let problem = if e.is_not_found() {
+                            "missing".into()
+                        } else {
+                            e.to_string()
+                        };
+                        report.problems.push(Problem {
+                            kind: "manifest",
+                            digest: child.digest.clone(),
+                            parent: Some(parent),
+                            problem,
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
         report.manifests += 1;
         match raw.parse()? {
             Manifest::Index(index) => {
                 for child in index
                     .manifests
-                    .iter()
+                    .into_iter()
+                    .rev()
                     .filter(|c| c.media_type.is_manifest())
                 {
-                    match src.manifest(&Target::Digest(child.digest.clone())).await {
-                        Ok(m) => queue.push((m, Some(raw.digest().clone()))),
-                        Err(e) if e.is_not_found() => report.problems.push(Problem {
-                            kind: "manifest",
-                            digest: child.digest.clone(),
-                            parent: Some(raw.digest().clone()),
-                            problem: "missing".into(),
-                        }),
-                        Err(e) => report.problems.push(Problem {
-                            kind: "manifest",
-                            digest: child.digest.clone(),
-                            parent: Some(raw.digest().clone()),
-                            problem: e.to_string(),
-                        }),
-                    }
+                    queue.push((
+                        Pending::Child(Box::new(child), raw.digest().clone()),
+                        level + 1,
+                    ));
                 }
             }
             image => {
@@ -91,6 +106,12 @@ pub async fn check<S: ImageSource>(src: &S, target: &Target, deep: bool) -> Resu
     }
     report.problems.sort_by(|a, b| a.digest.cmp(&b.digest));
     Ok(report)
+}
+
+/// A manifest of the walk: the top (fetched), or a child still to fetch.
+enum Pending {
+    Fetched(RawManifest),
+    Child(Box<Descriptor>, Digest),
 }
 
 async fn check_blob<S: ImageSource>(

@@ -12,6 +12,7 @@ use ferry_image::{
     Target,
 };
 use ferry_registry::{BlobOpener, ByteStream, RegistryError};
+use futures_util::TryStreamExt;
 use futures_util::future::{BoxFuture, try_join_all};
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
@@ -22,6 +23,9 @@ use crate::traits::{ImageDestination, ImageSource, RepoId};
 use crate::verify::verifying;
 use crate::{CopyError, Result};
 
+/// Child manifests of one index fetched and copied at a time: an index of 30,000 entries
+/// must not hold 30,000 manifests (and their futures) in memory at once.
+const CHILD_CONCURRENCY: usize = 16;
 /// Blobs below this size take a slot of their own pool, so a few large layers never keep
 /// configs and small layers waiting.
 const SMALL_BLOB: u64 = 1024 * 1024;
@@ -240,7 +244,7 @@ impl CopyEngine {
             } else {
                 Walk::Ask
             };
-            self.copy_below(src, &top, dest, walk).await?;
+            self.copy_below(src, &top, dest, walk, 1).await?;
         }
         match dest_tag {
             Some(tag) => {
@@ -272,28 +276,33 @@ impl CopyEngine {
             Stats::add(&self.stats.manifests_present, 1);
             return Ok(true);
         }
-        self.copy_below(src, manifest, dest, Walk::Ask).await?;
+        self.copy_below(src, manifest, dest, Walk::Ask, 1).await?;
         Ok(false)
     }
 
-    /// Copies what an absent `manifest` needs: its child manifests (each asked for first,
-    /// unless `walk` says they cannot be there) or its blobs.
+    /// Copies what an absent `manifest` (at nesting `level`, the top is 1) needs: its
+    /// child manifests (each asked for first, unless `walk` says they cannot be there, a
+    /// few at a time) or its blobs.
     async fn copy_below<S: ImageSource, D: ImageDestination>(
         &self,
         src: &S,
         manifest: &RawManifest,
         dest: &D,
         walk: Walk,
+        level: usize,
     ) -> Result<()> {
         match manifest.parse()? {
             Manifest::Index(index) => {
-                try_join_all(
+                futures_util::stream::iter(
                     index
                         .manifests
                         .iter()
                         .filter(|c| c.media_type.is_manifest())
-                        .map(|c| self.copy_child(src, c, dest, walk)),
+                        .map(Ok::<_, CopyError>),
                 )
+                .try_for_each_concurrent(CHILD_CONCURRENCY, |c| {
+                    self.copy_child(src, c, dest, walk, level + 1)
+                })
                 .await?;
             }
             image => {
@@ -316,8 +325,10 @@ impl CopyEngine {
         child: &'a Descriptor,
         dest: &'a D,
         walk: Walk,
+        level: usize,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            ferry_image::check_depth(level, &child.digest)?;
             // Once per destination in a run: a list pushed to several tags of one
             // repository walks each child once.
             let key = (dest.dedup_key(), child.digest.clone());
@@ -331,7 +342,9 @@ impl CopyEngine {
                     .manifest(&Target::Digest(child.digest.clone()))
                     .await
                     .ctx(what)?;
-                self.copy_below(src, &raw, dest, walk).await.ctx(what)?;
+                self.copy_below(src, &raw, dest, walk, level)
+                    .await
+                    .ctx(what)?;
                 dest.put_manifest(&raw, &Target::Digest(raw.digest().clone()))
                     .await
                     .ctx(what)?;

@@ -251,3 +251,50 @@ async fn one_list_to_two_tags_writes_each_child_once() {
         "plus the two tags"
     );
 }
+
+/// An index of indexes copies; a chain of indexes deeper than the bound is refused with a
+/// clear error by the copy and by check, instead of exhausting the stack.
+#[tokio::test]
+async fn a_deep_chain_of_indexes_is_refused() {
+    let src = Registry::plain();
+    let dst = Registry::plain();
+    let img = images::simple(141, Format::Oci);
+    images::push_image(&src, "deep/app", Some("img"), &img);
+    let index_mt = "application/vnd.oci.image.index.v1+json";
+    let (mut child_mt, mut child_digest, mut child_size) = (
+        img.media_type.clone(),
+        img.digest.clone(),
+        img.manifest.len(),
+    );
+    for level in 1..=12 {
+        let bytes = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": index_mt,
+            "manifests": [{"mediaType": child_mt, "digest": child_digest, "size": child_size}],
+        }))
+        .unwrap();
+        let digest = ferry_image::Digest::sha256(&bytes).to_string();
+        images::push_manifest(&src, "deep/app", &format!("l{level}"), index_mt, &bytes);
+        (child_mt, child_digest, child_size) = (index_mt.to_string(), digest, bytes.len());
+    }
+    let c = client_for(&[&src, &dst]);
+    let s = repo(&c, &src, "deep/app");
+    let d = repo(&c, &dst, "deep/app");
+    let engine = CopyEngine::new(CopyOptions::default());
+    // Three levels (index of index of image): fine.
+    engine.copy(&s, &tag("l2"), &d, Some("l2")).await.unwrap();
+    let e = engine
+        .copy(&s, &tag("l12"), &d, Some("l12"))
+        .await
+        .unwrap_err();
+    eprintln!("deep chain: {e}");
+    assert!(e.to_string().contains("nested deeper than 8"), "{e}");
+    assert_eq!(d.resolve_tag("l12").await.unwrap(), None);
+    let e = ferry_copy::check(&s, &tag("l12"), false).await.unwrap_err();
+    assert!(e.to_string().contains("nested deeper than 8"), "{e}");
+    let report = ferry_copy::check(&s, &tag("l2"), false).await.unwrap();
+    assert!(
+        report.problems.is_empty() && report.manifests == 3,
+        "{report:?}"
+    );
+}

@@ -49,6 +49,16 @@ pub enum ImageError {
         /// Why it was refused.
         reason: String,
     },
+    /// Indexes nested deeper than allowed (see [`crate::MAX_MANIFEST_DEPTH`]).
+    #[error(
+        "manifest {digest} is nested deeper than {max} levels of indexes; a chain of indexes this deep is refused"
+    )]
+    TooDeep {
+        /// The manifest found too deep.
+        digest: String,
+        /// The deepest level allowed.
+        max: usize,
+    },
     /// Content whose digest is not the one it was expected to have.
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {

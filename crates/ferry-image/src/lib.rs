@@ -5,6 +5,7 @@
 //! the digest computed over them; [`Manifest`] is a parsed view used to walk an image, never
 //! re-serialized when an image is copied.
 
+mod depth;
 mod digest;
 mod error;
 mod manifest;
@@ -13,6 +14,7 @@ mod platform;
 mod reference;
 mod schema1;
 
+pub use depth::{MAX_MANIFEST_DEPTH, check_depth};
 pub use digest::{Algorithm, Digest, DigestVerifier};
 pub use error::ImageError;
 pub use manifest::{
@@ -21,7 +23,9 @@ pub use manifest::{
 };
 pub use media::{MediaType, media_types};
 pub use platform::Platform;
-pub use reference::{Reference, Target, validate_host, validate_repository, validate_tag};
+pub use reference::{
+    Reference, Target, redact_userinfo, validate_host, validate_repository, validate_tag,
+};
 
 /// The largest image configuration blob ferry reads into memory (16 MiB).
 pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;

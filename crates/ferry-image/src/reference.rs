@@ -41,6 +41,20 @@ fn name_error(what: &'static str, input: &str, reason: String) -> ImageError {
     }
 }
 
+/// `input` with the user info of its first component (`user:password@host/...`, after
+/// an optional `scheme://`) replaced by `<redacted>@`; unchanged when there is none
+/// (`app@sha256:...` is a digest, not user info).
+pub fn redact_userinfo(input: &str) -> String {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    let authority_end = input[start..].find('/').map_or(input.len(), |i| start + i);
+    match input[start..authority_end].rfind('@') {
+        Some(at) if Digest::parse(&input[start + at + 1..]).is_err() => {
+            format!("{}<redacted>@{}", &input[..start], &input[start + at + 1..])
+        }
+        _ => input.to_string(),
+    }
+}
+
 /// What a reference points at inside its repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
@@ -92,9 +106,17 @@ impl Reference {
     }
 
     fn parse_as(input: &str, qualified: bool) -> Result<Reference, ImageError> {
-        let err = |reason: &str| ImageError::reference(input, reason);
+        // Errors show the input with any `user:password@` redacted.
+        let shown = redact_userinfo(input);
+        let err = |reason: &str| ImageError::reference(&shown, reason);
         if input.is_empty() {
             return Err(err("empty reference"));
+        }
+        if shown != input {
+            return Err(err(
+                "credentials (user:password@) are not part of an image reference; \
+                 give them with --creds or an auth file",
+            ));
         }
         if let Some((scheme, _)) = input.split_once("://") {
             return Err(err(&format!(
@@ -404,6 +426,34 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn userinfo_is_refused_and_redacted() {
+        for input in [
+            "https://bob:hunter2-pw@quay.io/ns/app:1",
+            "bob:hunter2-pw@quay.io/ns/app:1",
+            "docker://bob:hunter2-pw@quay.io/ns/app",
+            "bob:hunter2-pw@quay.io",
+            "hunter2-pw@127.0.0.1:5000/ns/app",
+        ] {
+            for e in [
+                Reference::parse(input).unwrap_err(),
+                Reference::parse_qualified(input).unwrap_err(),
+            ] {
+                let text = format!("{e} {e:?}");
+                assert!(
+                    !text.contains("hunter2") && text.contains("<redacted>"),
+                    "{text}"
+                );
+            }
+        }
+        assert_eq!(redact_userinfo("https://u:p@h/x"), "https://<redacted>@h/x");
+        // Digests are not user info.
+        let digested = format!("ubuntu@{D}");
+        assert_eq!(redact_userinfo(&digested), digested);
+        assert!(Reference::parse(&digested).is_ok());
+        assert!(Reference::parse(&format!("quay.io/ns/app@{D}")).is_ok());
+    }
 
     fn parts(s: &str) -> (String, String, Option<String>, Option<String>) {
         let r = Reference::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));

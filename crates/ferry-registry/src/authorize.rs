@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::auth::{Challenge, Credentials, ScopeSet, TokenAnswer};
 use crate::error::RequestContext;
-use crate::response::{classify, read_limited};
+use crate::response::read_limited;
 use crate::transport::{Host, Inner, Request, redact_url};
 use crate::{RegistryError, authfile};
 
@@ -167,7 +167,30 @@ impl Inner {
         };
         let realm_host = self.host(&authority)?;
         let creds = self.credentials(host).await?;
+        // Credentials travel to a realm over https only; plain http only to a loopback
+        // realm or for a registry whose TLS is not verified.
+        if creds.is_some()
+            && url.scheme() != "https"
+            && !crate::tls::is_loopback(&authority)
+            && self.config.verifies_tls(&host.name)
+        {
+            return Err(RegistryError::Auth {
+                context: ctx(&shown),
+                status: None,
+                detail: format!(
+                    "the token realm {} is not https: ferry sends credentials to a realm \
+                     over https only (plain http only to a loopback realm, or with \
+                     --tls-verify=false for {})",
+                    redact_url(&url),
+                    host.name
+                ),
+                errors: Vec::new(),
+            });
+        }
         let mut rb = realm_host.client.get(url.clone());
+        if let Some(left) = self.time_left(|| *ctx(&shown))? {
+            rb = rb.timeout(left);
+        }
         if let Some(c) = &creds
             && let Ok(mut v) = HeaderValue::from_str(&c.basic_header())
         {
@@ -177,11 +200,7 @@ impl Inner {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        let resp = rb.send().await.map_err(|e| RegistryError::Transport {
-            context: ctx(&shown),
-            kind: classify(&e),
-            source: e.without_url(),
-        })?;
+        let resp = rb.send().await.map_err(|e| self.failed(e, *ctx(&shown)))?;
         let status = resp.status().as_u16();
         tracing::debug!(method = "GET", url = %shown, status, scopes = ?scopes.to_strings(),
             elapsed_ms = start.elapsed().as_millis() as u64, "token");
@@ -190,12 +209,17 @@ impl Inner {
                 Some(c) => format!("credentials of user {:?}", c.username),
                 None => "anonymous access".to_string(),
             };
-            let detail = if status == 401 || status == 403 {
-                format!("token realm refused {who}")
-            } else {
-                format!("token realm answered {status}")
+            let detail = match status {
+                401 | 403 => format!("token realm refused {who}"),
+                404 => format!(
+                    "the token realm URL {} answered 404 Not Found: it is not a token service",
+                    redact_url(&url)
+                ),
+                _ => format!("token realm answered {status}"),
             };
-            let body = read_limited(resp, 64 * 1024).await.unwrap_or_default();
+            let body = read_limited(resp, 64 * 1024, self.config.low_speed)
+                .await
+                .unwrap_or_default();
             return Err(RegistryError::Auth {
                 context: ctx(&shown),
                 status: Some(status),
@@ -203,12 +227,12 @@ impl Inner {
                 errors: crate::error::parse_error_body(&body),
             });
         }
-        let body = read_limited(resp, TOKEN_BODY_LIMIT).await.map_err(|_| {
-            RegistryError::InvalidResponse {
+        let body = read_limited(resp, TOKEN_BODY_LIMIT, self.config.low_speed)
+            .await
+            .map_err(|_| RegistryError::InvalidResponse {
                 context: ctx(&shown),
                 detail: "token realm answer unreadable or too large".into(),
-            }
-        })?;
+            })?;
         serde_json::from_slice::<TokenAnswer>(&body)
             .ok()
             .and_then(|a| a.into_token(scopes.clone(), Instant::now()))

@@ -1,7 +1,6 @@
 //! Blobs: HEAD, streamed GET, small verified GET, DELETE.
 
 use ferry_image::Digest;
-use futures_util::StreamExt;
 use http::Method;
 
 use crate::{ByteStream, RegistryError, Repository};
@@ -40,10 +39,8 @@ impl Repository {
             .what(format!("blob {digest}"));
         let resp = self.inner().send(&host, &req).await?;
         let len = resp.content_length();
-        let stream = resp
-            .bytes_stream()
-            .map(|r| r.map_err(|e| std::io::Error::other(e.without_url())));
-        Ok((len, Box::pin(stream)))
+        let stream = crate::response::body_stream(resp, self.inner().config.low_speed);
+        Ok((len, stream))
     }
 
     /// GETs a small blob (a config) whole, refusing more than `max` bytes, and verifies

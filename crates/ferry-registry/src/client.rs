@@ -5,11 +5,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http::Method;
 
 use crate::transport::{Inner, Request, Stats};
-use crate::{Credentials, RegistryError, RetryPolicy};
+use crate::{Credentials, LowSpeed, RegistryError, RetryPolicy};
 
 /// How a [`Client`] reaches registries.
 #[derive(Clone)]
@@ -17,12 +18,16 @@ pub struct ClientConfig {
     /// Verify TLS certificates (default). `false`: accept invalid certificates and allow
     /// plain http for every registry.
     pub tls_verify: bool,
-    /// Registry hosts (`HOST[:PORT]`) reached without TLS verification (and allowed plain
-    /// http) even when `tls_verify` is on.
-    pub insecure_hosts: HashSet<String>,
-    /// Extra CA certificates (`*.crt`) trusted for every registry, besides system roots.
+    /// TLS verification per registry host (`HOST[:PORT]`), overriding `tls_verify` for it
+    /// (`--src-tls-verify`, `--dest-tls-verify`). An explicit `true` also means https
+    /// only, even for a loopback registry.
+    pub tls_verify_hosts: HashMap<String, bool>,
+    /// Certificates for every registry (`--cert-dir`): `*.crt` CA certificates trusted
+    /// besides the system roots, and a client certificate `NAME.cert` with its key
+    /// `NAME.key` presented when a registry asks for one.
     pub cert_dir: Option<PathBuf>,
-    /// Directories holding `HOST[:PORT]/*.crt` CA certificates per registry (default
+    /// Directories holding per-registry `HOST[:PORT]/` directories of `*.crt`, `*.cert`
+    /// and `*.key` files, as `--cert-dir` (containers-certs.d(5); default
     /// `/etc/containers/certs.d` and `/etc/docker/certs.d`).
     pub certs_d_roots: Vec<PathBuf>,
     /// An explicit auth file (`--authfile`); `None` searches [`crate::authfile::default_paths`].
@@ -33,13 +38,32 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// The `User-Agent` (default `ferry/VERSION`).
     pub user_agent: Option<String>,
+    /// Every request must be done (its answer read) within this long after the client
+    /// was made (`--timeout`); default none.
+    pub timeout: Option<Duration>,
+    /// How long making a connection may take (default 30 s).
+    pub connect_timeout: Duration,
+    /// How long a connection may stay silent while an answer is awaited (default 60 s).
+    pub idle_timeout: Duration,
+    /// The slowest answer body accepted (default 1 KiB in 30 s).
+    pub low_speed: LowSpeed,
+}
+
+impl ClientConfig {
+    /// Whether TLS certificates of `host` are verified.
+    pub fn verifies_tls(&self, host: &str) -> bool {
+        self.tls_verify_hosts
+            .get(host)
+            .copied()
+            .unwrap_or(self.tls_verify)
+    }
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             tls_verify: true,
-            insecure_hosts: HashSet::new(),
+            tls_verify_hosts: HashMap::new(),
             cert_dir: None,
             certs_d_roots: vec![
                 PathBuf::from("/etc/containers/certs.d"),
@@ -49,6 +73,10 @@ impl Default for ClientConfig {
             credentials: HashMap::new(),
             retry: RetryPolicy::default(),
             user_agent: None,
+            timeout: None,
+            connect_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            low_speed: LowSpeed::default(),
         }
     }
 }
@@ -58,13 +86,17 @@ impl fmt::Debug for ClientConfig {
         // Credentials print their user name only.
         f.debug_struct("ClientConfig")
             .field("tls_verify", &self.tls_verify)
-            .field("insecure_hosts", &self.insecure_hosts)
+            .field("tls_verify_hosts", &self.tls_verify_hosts)
             .field("cert_dir", &self.cert_dir)
             .field("certs_d_roots", &self.certs_d_roots)
             .field("auth_file", &self.auth_file)
             .field("credentials", &self.credentials)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("low_speed", &self.low_speed)
             .finish()
     }
 }
@@ -103,6 +135,8 @@ impl Client {
         }
         Ok(Client {
             inner: Arc::new(Inner {
+                budget: crate::retry::Budget::new(config.retry.budget),
+                deadline: config.timeout.map(|t| Instant::now() + t),
                 config,
                 hosts: Mutex::new(HashMap::new()),
                 stats: Stats::default(),

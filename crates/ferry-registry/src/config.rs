@@ -100,10 +100,17 @@ impl ClientConfig {
         self
     }
 
+    /// Verifies (`true`: and reaches over https only) or does not verify `host`'s
+    /// certificate (`HOST[:PORT]`), whatever `tls_verify` says for the others.
+    pub fn with_tls_verify_host(mut self, host: impl Into<String>, verify: bool) -> Self {
+        self.tls_verify_hosts.insert(host.into(), verify);
+        self
+    }
+
     /// Reaches `host` (`HOST[:PORT]`) without verifying its certificate, allowing plain
     /// http, whatever `tls_verify` says for the others.
     pub fn with_insecure_host(mut self, host: impl Into<String>) -> Self {
-        self.insecure_hosts.insert(host.into());
+        self.tls_verify_hosts.insert(host.into(), false);
         self
     }
 
@@ -131,10 +138,6 @@ impl ClientConfig {
         self
     }
 
-    /// Whether certificates of `host` are verified (and https required).
-    pub fn verifies_tls(&self, host: &str) -> bool {
-        self.tls_verify && !self.insecure_hosts.contains(host)
-    }
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ pub enum TransportKind {
     Protocol,
     /// Too many redirects or a redirect loop.
     Redirect,
+    /// A TLS request answered in plain HTTP: the server speaks http, not https.
+    PlainHttp,
 }
 
 impl fmt::Display for TransportKind {
@@ -76,6 +78,10 @@ impl fmt::Display for TransportKind {
             TransportKind::Io => "connection failed",
             TransportKind::Protocol => "not a registry answer: the server does not speak HTTP",
             TransportKind::Redirect => "too many redirects",
+            TransportKind::PlainHttp => {
+                "the server answered plain HTTP to an https request; if it serves http only, \
+                 use --tls-verify=false for it (or an http location)"
+            }
         })
     }
 }
@@ -211,6 +217,14 @@ pub enum RegistryError {
         /// What went wrong (never the helper's output).
         detail: String,
     },
+    /// The overall timeout passed, or an answer came too slowly.
+    #[error("{context}: timed out: {detail}")]
+    TimedOut {
+        /// The request.
+        context: Box<RequestContext>,
+        /// Which limit was reached.
+        detail: String,
+    },
     /// The client could not be configured (certificates, TLS).
     #[error("client configuration: {detail}")]
     Config {
@@ -246,7 +260,8 @@ impl RegistryError {
             | RegistryError::Content { context, .. }
             | RegistryError::TooLarge { context, .. }
             | RegistryError::Auth { context, .. }
-            | RegistryError::Source { context, .. } => Some(context),
+            | RegistryError::Source { context, .. }
+            | RegistryError::TimedOut { context, .. } => Some(context),
             _ => None,
         }
     }
@@ -257,8 +272,12 @@ impl RegistryError {
             .any(|c| codes.contains(&c.code.as_str()))
     }
 
-    /// A 404, or a registry code saying the name, manifest or blob is unknown.
+    /// A 404, or a registry code saying the name, manifest or blob is unknown (a token
+    /// realm answering 404 is an authentication failure, not a missing manifest).
     pub fn is_not_found(&self) -> bool {
+        if matches!(self, RegistryError::Auth { .. }) {
+            return false;
+        }
         self.status() == Some(404)
             || self.has_code(&[
                 "MANIFEST_UNKNOWN",

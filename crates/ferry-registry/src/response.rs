@@ -5,10 +5,11 @@ use futures_util::StreamExt;
 use http::Method;
 use http::header::RETRY_AFTER;
 
-use crate::RegistryError;
 use crate::error::{TransportKind, parse_error_body};
+use crate::limits::{GuardError, LowSpeed, guard};
 use crate::retry::parse_retry_after;
 use crate::transport::{Host, Inner, Request};
+use crate::{ByteStream, RegistryError};
 
 /// How much of an error body is read.
 pub(crate) const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -34,7 +35,7 @@ impl Inner {
         let body = if req.method == Method::HEAD {
             Vec::new()
         } else {
-            read_limited(resp, ERROR_BODY_LIMIT)
+            read_limited(resp, ERROR_BODY_LIMIT, self.config.low_speed)
                 .await
                 .unwrap_or_default()
         };
@@ -92,6 +93,10 @@ pub(crate) fn classify(e: &reqwest::Error) -> TransportKind {
         {
             return TransportKind::Protocol;
         }
+        // rustls's complaint when the first bytes of a "TLS" answer are plain HTTP.
+        if err.to_string().contains("InvalidContentType") {
+            return TransportKind::PlainHttp;
+        }
         cur = err.source();
     }
     if e.is_connect() {
@@ -101,18 +106,23 @@ pub(crate) fn classify(e: &reqwest::Error) -> TransportKind {
     }
 }
 
-/// Reads a whole answer body, refusing more than `limit` bytes.
+/// Reads a whole answer body, refusing more than `limit` bytes or a body slower than
+/// `speed`.
 pub(crate) async fn read_limited(
     resp: reqwest::Response,
     limit: u64,
+    speed: LowSpeed,
 ) -> Result<Vec<u8>, ReadError> {
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(ReadError::TooLarge);
     }
-    let mut out = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    let mut stream = resp.bytes_stream();
+    let mut out = Vec::with_capacity(resp.content_length().unwrap_or(0).min(limit) as usize);
+    let mut stream = guard(resp.bytes_stream(), speed);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(ReadError::Http)?;
+        let chunk = chunk.map_err(|e| match e {
+            GuardError::Inner(e) => ReadError::Http(e),
+            GuardError::TooSlow => ReadError::TooSlow,
+        })?;
         if out.len() as u64 + chunk.len() as u64 > limit {
             return Err(ReadError::TooLarge);
         }
@@ -125,7 +135,20 @@ pub(crate) async fn read_limited(
 #[derive(Debug)]
 pub(crate) enum ReadError {
     TooLarge,
+    TooSlow,
     Http(reqwest::Error),
+}
+
+/// A blob answer as a stream of bytes, guarded by the low-speed limit `speed`.
+pub(crate) fn body_stream(resp: reqwest::Response, speed: LowSpeed) -> ByteStream {
+    Box::pin(guard(resp.bytes_stream(), speed).map(move |r| {
+        r.map_err(|e| match e {
+            GuardError::Inner(e) => std::io::Error::other(e.without_url()),
+            GuardError::TooSlow => {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, speed.describe())
+            }
+        })
+    }))
 }
 
 impl Inner {
@@ -138,16 +161,22 @@ impl Inner {
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         let url = resp.url().clone();
-        read_limited(resp, limit).await.map_err(|e| {
-            let context = Box::new(self.context(host, req, Some(&url)));
-            match e {
-                ReadError::TooLarge => RegistryError::TooLarge { context, limit },
-                ReadError::Http(e) => RegistryError::Transport {
-                    context,
-                    kind: classify(&e),
-                    source: e.without_url(),
-                },
-            }
-        })
+        read_limited(resp, limit, self.config.low_speed)
+            .await
+            .map_err(|e| {
+                let context = Box::new(self.context(host, req, Some(&url)));
+                match e {
+                    ReadError::TooLarge => RegistryError::TooLarge { context, limit },
+                    ReadError::TooSlow => RegistryError::TimedOut {
+                        context,
+                        detail: self.config.low_speed.describe(),
+                    },
+                    ReadError::Http(e) => RegistryError::Transport {
+                        context,
+                        kind: classify(&e),
+                        source: e.without_url(),
+                    },
+                }
+            })
     }
 }

@@ -1,6 +1,9 @@
-//! The retry policy: which failures are tried again, how often, and how long to wait.
+//! The retry policy: which failures are tried again, how often, and how long to wait;
+//! and the retry budget a client shares across all its requests.
 
-use std::time::Duration;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use crate::RegistryError;
 
@@ -8,16 +11,21 @@ use crate::RegistryError;
 ///
 /// Connection and I/O errors, 5xx answers and 429 are retried (see
 /// [`RegistryError::is_retryable`]); other 4xx never are. The wait doubles from
-/// `base_delay` up to `max_delay`; a `Retry-After` in seconds is honoured, capped at
-/// `max_delay`.
+/// `base_delay` up to `max_delay`, with jitter (a random wait between half and all of
+/// it); a `Retry-After` (seconds or an HTTP date) is honoured, capped at `max_delay`.
+/// All requests of one client draw on one budget of `budget` retries, refilled slowly by
+/// successes, so a dead registry fails fast instead of every request retrying to its limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = never retry).
     pub max_attempts: u32,
     /// The wait before the first retry.
     pub base_delay: Duration,
-    /// The longest wait between attempts.
+    /// The longest wait between attempts (also the cap of `Retry-After`).
     pub max_delay: Duration,
+    /// Retries a client may make in all; every successful request gives back a tenth of
+    /// one, up to this number.
+    pub budget: u32,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +34,7 @@ impl Default for RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
+            budget: 50,
         }
     }
 }
@@ -39,8 +48,9 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before attempt `attempt + 1` after `error` ended attempt `attempt`
+    /// The longest wait before attempt `attempt + 1` after `error` ended attempt `attempt`
     /// (counted from 1), or `None` when the error is not retried or attempts are used up.
+    /// The actual wait is [`jitter`]ed, except a `Retry-After`, which is waited in full.
     pub fn delay_after(&self, attempt: u32, error: &RegistryError) -> Option<Duration> {
         if attempt >= self.max_attempts || !error.is_retryable() {
             return None;
@@ -55,9 +65,90 @@ impl RetryPolicy {
     }
 }
 
-/// Parses a `Retry-After` value given in seconds (HTTP dates are ignored).
+/// A random wait between half of `delay` and all of it, so clients that failed together
+/// do not retry together.
+pub(crate) fn jitter(delay: Duration) -> Duration {
+    let half = delay / 2;
+    let span = (delay - half).as_nanos() as u64;
+    if span == 0 {
+        return delay;
+    }
+    // `RandomState` is seeded randomly per instance: enough randomness for a jitter.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(span);
+    half + Duration::from_nanos(h.finish() % (span + 1))
+}
+
+/// The retries left to a client, in thousandths of a retry.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: AtomicU64,
+    max: u64,
+}
+
+/// A retry costs this much of the budget; a success gives back a tenth of it.
+const RETRY_COST: u64 = 1000;
+
+impl Budget {
+    pub fn new(retries: u32) -> Budget {
+        let max = u64::from(retries) * RETRY_COST;
+        Budget {
+            left: AtomicU64::new(max),
+            max,
+        }
+    }
+
+    /// Takes one retry from the budget; `false` when it is spent.
+    pub fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
+                l.checked_sub(RETRY_COST)
+            })
+            .is_ok()
+    }
+
+    /// A request succeeded: gives back a tenth of a retry.
+    pub fn refund(&self) {
+        let _ = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
+                (l < self.max).then(|| (l + RETRY_COST / 10).min(self.max))
+            });
+    }
+}
+
+impl crate::transport::Inner {
+    /// The wait before trying again after `error` ended attempt `attempt`, taken from the
+    /// client's retry budget; `None`: give up. Logs and counts the retry.
+    pub(crate) fn retry_wait(&self, attempt: u32, error: &RegistryError) -> Option<Duration> {
+        let delay = self.config.retry.delay_after(attempt, error)?;
+        if !self.budget.take() {
+            tracing::debug!(error = %error, "retry budget spent, not retrying");
+            return None;
+        }
+        let delay = if error.retry_after().is_some() {
+            delay
+        } else {
+            jitter(delay)
+        };
+        tracing::debug!(error = %error, delay_ms = delay.as_millis() as u64, "retrying");
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        Some(delay)
+    }
+}
+
+/// Parses a `Retry-After` value: seconds, or an HTTP date (seconds from now, 0 when past).
 pub(crate) fn parse_retry_after(value: &str) -> Option<u64> {
-    value.trim().parse::<u64>().ok()
+    parse_retry_after_at(value, SystemTime::now())
+}
+
+fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).map_or(0, |d| d.as_secs()))
 }
 
 #[cfg(test)]
@@ -86,6 +177,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(500),
+            ..RetryPolicy::default()
         };
         let e = status(503, None);
         assert_eq!(p.delay_after(1, &e), Some(Duration::from_millis(100)));
@@ -95,6 +187,19 @@ mod tests {
         assert_eq!(p.delay_after(9, &e), Some(Duration::from_millis(500)));
         assert_eq!(p.delay_after(10, &e), None);
         assert_eq!(p.delay_after(40, &e), None);
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_all() {
+        let d = Duration::from_millis(400);
+        let waits: Vec<Duration> = (0..50).map(|_| jitter(d)).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| *w >= Duration::from_millis(200) && *w <= d)
+        );
+        assert!(waits.iter().any(|w| *w != waits[0]), "no jitter: {waits:?}");
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]
@@ -111,6 +216,46 @@ mod tests {
         assert_eq!(p.delay_after(1, &status(404, None)), None);
         assert_eq!(p.delay_after(1, &status(400, None)), None);
         assert_eq!(parse_retry_after(" 2 "), Some(2));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn retry_after_http_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after_at("Wed, 21 Oct 2015 07:28:07 GMT", now),
+            Some(7)
+        );
+        // A date in the past: retry now.
+        assert_eq!(
+            parse_retry_after_at("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(parse_retry_after_at("soon", now), None);
+        // Far in the future: capped by the policy.
+        let far = status(
+            503,
+            parse_retry_after_at("Thu, 21 Oct 2055 07:28:00 GMT", now),
+        );
+        assert_eq!(
+            RetryPolicy::default().delay_after(1, &far),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn budget_is_shared_and_refilled_by_successes() {
+        let b = Budget::new(2);
+        assert!(b.take() && b.take());
+        assert!(!b.take());
+        for _ in 0..10 {
+            b.refund();
+        }
+        assert!(b.take());
+        assert!(!b.take());
+        // Refunds never exceed the budget.
+        for _ in 0..100 {
+            b.refund();
+        }
+        assert!(b.take() && b.take() && !b.take());
     }
 }

@@ -9,8 +9,11 @@ use crate::{RegistryError, Repository};
 
 /// Tags or repositories asked for per page.
 pub(crate) const PAGE_SIZE: usize = 1000;
-/// Pages followed at most (a registry sending the same `next` forever stops here).
+/// Pages followed at most.
 const MAX_PAGES: usize = 100_000;
+/// Entries (tags or repositories) listed at most: a registry that pages forever gets an
+/// error, not all the memory.
+pub(crate) const MAX_ENTRIES: usize = 1_000_000;
 /// Largest page read.
 const PAGE_LIMIT: u64 = 16 * 1024 * 1024;
 
@@ -64,6 +67,8 @@ impl Inner {
         }
         let mut out = Vec::new();
         let mut req = first;
+        // Every page URL fetched: a `next` seen before is a loop (pages that alternate).
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
             let resp = self.send(host, &req).await?;
             let url = resp.url().clone();
@@ -81,9 +86,25 @@ impl Inner {
             };
             let items = items.unwrap_or_default();
             let empty = items.is_empty();
+            if out.len() + items.len() > MAX_ENTRIES {
+                return Err(RegistryError::InvalidResponse {
+                    context: Box::new(self.context(host, &req, Some(&url))),
+                    detail: format!("the {field} list goes on past {MAX_ENTRIES} entries; stopped"),
+                });
+            }
             out.extend(items);
+            seen.insert(url.clone());
             match next {
-                Some(n) if !empty && n != url => {
+                Some(n) if !empty && seen.contains(&n) => {
+                    return Err(RegistryError::InvalidResponse {
+                        context: Box::new(self.context(host, &req, Some(&url))),
+                        detail: format!(
+                            "the {field} list pages loop: the next page {} was already read",
+                            crate::transport::redact_url(&n)
+                        ),
+                    });
+                }
+                Some(n) if !empty => {
                     req = Request {
                         target: crate::transport::Target::Url(n),
                         headers: Vec::new(),
@@ -94,7 +115,10 @@ impl Inner {
                 _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(RegistryError::InvalidResponse {
+            context: Box::new(self.context(host, &req, None)),
+            detail: format!("the {field} list goes on past {MAX_PAGES} pages; stopped"),
+        })
     }
 }
 

@@ -6,48 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
 
-use crate::auth::{Challenge, Credentials, ScopeSet, TokenCache};
+use crate::auth::{Challenge, Credentials, TokenCache};
 use crate::error::{RequestContext, parse_error_body};
-use crate::response::{ERROR_BODY_LIMIT, WithoutUrlRef, classify, read_limited};
+pub(crate) use crate::request::{Body, Request, Stats, Target, redact_url};
+use crate::response::{ERROR_BODY_LIMIT, WithoutUrlRef, read_limited};
 use crate::{ByteStream, ClientConfig, RegistryError, tls};
-
-/// Query parameters whose values may be shown in logs and errors.
-const SAFE_QUERY_KEYS: &[&str] = &["n", "last", "digest", "mount", "from", "service", "scope"];
-
-/// A URL for logs and errors: no user info, secret-looking query values replaced.
-pub(crate) fn redact_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    if u.query().is_some() {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if SAFE_QUERY_KEYS.contains(&k.as_ref()) {
-                    v.into_owned()
-                } else {
-                    "<redacted>".to_string()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
-}
-
-/// Counters of a client.
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub requests: AtomicU64,
-    pub token_fetches: AtomicU64,
-    pub retries: AtomicU64,
-}
 
 /// What is known about one registry host.
 pub(crate) struct Host {
@@ -69,86 +36,15 @@ pub(crate) struct Host {
     pub body_limit: AtomicU64,
 }
 
-/// The body of a request.
-pub(crate) enum Body {
-    Empty,
-    Bytes(Bytes),
-}
-
-/// Where a request goes.
-pub(crate) enum Target {
-    /// A path (and query) below the registry's base URL, e.g. `/v2/ns/app/tags/list`.
-    Path(String),
-    /// An absolute URL (a `Location` or `Link` the registry sent).
-    Url(Url),
-}
-
-/// A request to a registry.
-pub(crate) struct Request<'a> {
-    pub method: Method,
-    pub target: Target,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Body,
-    /// Bearer scopes the request needs.
-    pub scopes: ScopeSet,
-    pub repository: Option<&'a str>,
-    pub what: String,
-    /// The body is streamed by [`Inner::send_stream`] and cannot be replayed.
-    pub streamed: bool,
-}
-
-impl<'a> Request<'a> {
-    pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Request {
-            method,
-            target: Target::Path(path.into()),
-            headers: Vec::new(),
-            body: Body::Empty,
-            scopes: ScopeSet::default(),
-            repository: None,
-            what: String::new(),
-            streamed: false,
-        }
-    }
-
-    pub fn url(mut self, url: Url) -> Self {
-        self.target = Target::Url(url);
-        self
-    }
-
-    pub fn header(mut self, name: HeaderName, value: &str) -> Self {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            self.headers.push((name, v));
-        }
-        self
-    }
-
-    pub fn body(mut self, body: Bytes) -> Self {
-        self.body = Body::Bytes(body);
-        self
-    }
-
-    pub fn scope(mut self, scope: &str) -> Self {
-        self.scopes.add(scope);
-        self
-    }
-
-    pub fn repo(mut self, repository: &'a str) -> Self {
-        self.repository = Some(repository);
-        self
-    }
-
-    pub fn what(mut self, what: impl Into<String>) -> Self {
-        self.what = what.into();
-        self
-    }
-}
-
 /// The shared state of a client.
 pub(crate) struct Inner {
     pub config: ClientConfig,
     pub hosts: Mutex<HashMap<String, Arc<Host>>>,
     pub stats: Stats,
+    /// Retries left to all requests of the client.
+    pub budget: crate::retry::Budget,
+    /// When the overall timeout ends, if there is one.
+    pub deadline: Option<Instant>,
     /// Upload sessions opened by a mount that did not mount, by (registry, repo, digest).
     pub pending_uploads: Mutex<HashMap<(String, String, String), Url>>,
 }
@@ -195,14 +91,19 @@ impl Inner {
         }
     }
 
-    /// The base URL of `host`: https, or for loopback hosts (any host with
-    /// `tls_verify=false`) whichever of https and http answers, decided once with a
-    /// `GET /v2/` whose challenge is remembered.
+    /// The base URL of `host`: https, or for loopback hosts (any host whose TLS is not
+    /// verified) whichever of https and http answers, decided once with a `GET /v2/`
+    /// whose challenge is remembered. A host with TLS verification explicitly on gets
+    /// https only.
     pub async fn base(&self, host: &Host) -> Result<Url, RegistryError> {
         host.base
             .get_or_try_init(|| async {
                 let https = parse_base("https", &host.api)?;
-                if self.config.verifies_tls(&host.name) && !tls::is_loopback(&host.name) {
+                let https_only = match self.config.tls_verify_hosts.get(&host.name) {
+                    Some(verify) => *verify,
+                    None => self.config.tls_verify && !tls::is_loopback(&host.name),
+                };
+                if https_only {
                     return Ok(https);
                 }
                 let https_err = match self.probe(host, &https).await {
@@ -231,7 +132,11 @@ impl Inner {
         let url = base.join("v2/").unwrap_or_else(|_| base.clone());
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        let resp = host.client.get(url.clone()).send().await?;
+        let mut rb = host.client.get(url.clone());
+        if let Some(left) = self.deadline.map(|d| d.saturating_duration_since(start)) {
+            rb = rb.timeout(left.max(std::time::Duration::from_millis(1)));
+        }
+        let resp = rb.send().await?;
         tracing::debug!(method = "GET", url = %redact_url(&url), status = resp.status().as_u16(),
             elapsed_ms = start.elapsed().as_millis() as u64, "probe");
         if resp.status() == StatusCode::UNAUTHORIZED {
@@ -247,17 +152,14 @@ impl Inner {
         method: &str,
         e: reqwest::Error,
     ) -> RegistryError {
-        RegistryError::Transport {
-            context: Box::new(RequestContext {
-                registry: host.name.clone(),
-                method: method.to_string(),
-                repository: None,
-                what: String::new(),
-                url: redact_url(url),
-            }),
-            kind: classify(&e),
-            source: e.without_url(),
-        }
+        let context = RequestContext {
+            registry: host.name.clone(),
+            method: method.to_string(),
+            repository: None,
+            what: String::new(),
+            url: redact_url(url),
+        };
+        self.failed(e, context)
     }
 
     /// Stores the challenge of a 401 answer; returns it.
@@ -306,11 +208,12 @@ impl Inner {
                 Err(e) => Err(e),
             };
             match result {
-                Ok(resp) => return Ok(resp),
-                Err(e) => match self.config.retry.delay_after(attempt, &e) {
+                Ok(resp) => {
+                    self.budget.refund();
+                    return Ok(resp);
+                }
+                Err(e) => match self.retry_wait(attempt, &e) {
                     Some(delay) => {
-                        tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "retrying");
-                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(delay).await;
                         attempt += 1;
                     }
@@ -433,7 +336,7 @@ impl Inner {
         detail: String,
     ) -> RegistryError {
         let status = resp.status().as_u16();
-        let body = read_limited(resp, ERROR_BODY_LIMIT)
+        let body = read_limited(resp, ERROR_BODY_LIMIT, self.config.low_speed)
             .await
             .unwrap_or_default();
         RegistryError::Auth {
@@ -454,6 +357,9 @@ impl Inner {
         body: Option<reqwest::Body>,
     ) -> Result<reqwest::Response, RegistryError> {
         let mut rb = host.client.request(req.method.clone(), url.clone());
+        if let Some(left) = self.time_left(|| self.context(host, req, Some(url)))? {
+            rb = rb.timeout(left);
+        }
         for (k, v) in &req.headers {
             rb = rb.header(k, v);
         }
@@ -485,11 +391,7 @@ impl Inner {
             Err(e) => {
                 tracing::debug!(method = %req.method, url = %redact_url(url), error = %e.without_url_ref(),
                     elapsed_ms, "request failed");
-                Err(RegistryError::Transport {
-                    context: Box::new(self.context(host, req, Some(url))),
-                    kind: classify(&e),
-                    source: e.without_url(),
-                })
+                Err(self.failed(e, self.context(host, req, Some(url))))
             }
         }
     }
@@ -506,17 +408,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_urls() {
-        let u = Url::parse(
-            "https://bob:pw@s3.example.com/blob?X-Amz-Signature=abc&digest=sha256:1&n=5",
-        )
-        .unwrap();
-        let r = redact_url(&u);
-        assert!(
-            !r.contains("bob") && !r.contains("pw") && !r.contains("abc"),
-            "{r}"
-        );
-        assert!(r.contains("digest=sha256%3A1") && r.contains("n=5"), "{r}");
+    fn api_hosts() {
         assert_eq!(api_host("docker.io"), "registry-1.docker.io");
         assert_eq!(api_host("quay.io"), "quay.io");
     }

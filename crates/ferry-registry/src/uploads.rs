@@ -146,10 +146,8 @@ impl Repository {
                     tracing::debug!(error = %e, "upload refused with 401, trying once more");
                     reauthenticated = true;
                 }
-                Err(e) => match inner.config.retry.delay_after(attempt, &e) {
+                Err(e) => match inner.retry_wait(attempt, &e) {
                     Some(delay) => {
-                        tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "retrying upload");
-                        inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(delay).await;
                         attempt += 1;
                     }

@@ -15,6 +15,44 @@ pub struct TlsMaterial {
     pub leaf_pem: String,
     /// The server's private key (PKCS#8 PEM).
     pub leaf_key_pem: String,
+    /// A client identity the registry demands (`http.tls.clientcas`), if any.
+    pub client: Option<ClientIdentity>,
+}
+
+/// A client certificate, its key and the CA that signed it (the registry's `clientcas`).
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// The client CA certificate (PEM).
+    pub ca_pem: String,
+    /// The client certificate (PEM), EKU clientAuth.
+    pub cert_pem: String,
+    /// The client's private key (PKCS#8 PEM).
+    pub key_pem: String,
+}
+
+/// Makes a fresh client CA and a client certificate signed by it.
+pub fn client_identity() -> ClientIdentity {
+    let ca_key = KeyPair::generate().expect("generate client CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("client CA params");
+    ca_params.distinguished_name = dn("ferry-testkit client CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign client CA");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("generate client key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+    params.distinguished_name = dn("ferry-testkit client");
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params
+        .signed_by(&key, &issuer)
+        .expect("sign client certificate");
+    ClientIdentity {
+        ca_pem: ca_cert.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 fn dn(common_name: &str) -> DistinguishedName {
@@ -53,6 +91,7 @@ pub fn tls_material() -> TlsMaterial {
         ca_pem: ca_cert.pem(),
         leaf_pem: leaf_cert.pem(),
         leaf_key_pem: leaf_key.serialize_pem(),
+        client: None,
     }
 }
 

@@ -76,6 +76,7 @@ async fn honours_retry_after() {
             max_attempts: 2,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(100),
+            ..RetryPolicy::default()
         },
         ..config()
     })

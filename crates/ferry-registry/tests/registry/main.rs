@@ -5,6 +5,8 @@ mod auth;
 mod basics;
 mod fake;
 mod faults;
+mod hardening;
+mod tls_realm;
 mod uploads;
 
 use std::collections::HashMap;
@@ -22,6 +24,7 @@ pub fn config() -> ClientConfig {
             max_attempts: 4,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
         },
         ..ClientConfig::default()
     }

@@ -32,6 +32,8 @@ pub struct RegistryBuilder {
     tls: bool,
     htpasswd: Option<(String, String)>,
     token_users: Option<Vec<(String, String)>>,
+    realm: Option<String>,
+    client_certs: bool,
     port: Option<u16>,
 }
 
@@ -66,6 +68,20 @@ impl RegistryBuilder {
         self
     }
 
+    /// With [`token`](Self::token): tell clients this realm URL instead of the kit's own
+    /// (a realm elsewhere, or one that does not answer as a realm).
+    pub fn realm(mut self, url: &str) -> Self {
+        self.realm = Some(url.to_string());
+        self
+    }
+
+    /// With [`tls`](Self::tls): demand a client certificate signed by a fresh client CA
+    /// (`http.tls.clientcas`); [`Registry::certs_d`] holds the client's pair.
+    pub fn client_certs(mut self, on: bool) -> Self {
+        self.client_certs = on;
+        self
+    }
+
     /// Listen on this port (e.g. from [`reserve_port`]) instead of a fresh one.
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
@@ -86,7 +102,12 @@ impl RegistryBuilder {
         fs::create_dir_all(root.join("data")).expect("create data dir");
 
         let tls = self.tls.then(|| {
-            let m = pki::tls_material();
+            let mut m = pki::tls_material();
+            if self.client_certs {
+                let c = pki::client_identity();
+                fs::write(root.join("clientca.crt"), &c.ca_pem).expect("write clientca.crt");
+                m.client = Some(c);
+            }
             let certs = root.join("certs");
             fs::create_dir_all(&certs).expect("create cert dir");
             fs::write(certs.join("ca.crt"), &m.ca_pem).expect("write ca.crt");
@@ -115,11 +136,12 @@ impl RegistryBuilder {
             write_config(
                 dir.path(),
                 port,
-                tls.is_some(),
+                tls.as_ref(),
                 self.htpasswd.is_some(),
                 &token,
+                self.realm.as_deref(),
             );
-            let client = super::http_client_for(tls.as_ref().map(|m| m.ca_pem.as_str()));
+            let client = super::http_client_for(tls.as_ref());
             let base = super::base_url_for(port, tls.is_some());
             match spawn_and_wait(dir.path(), port, &base, &client) {
                 Ok(child) => {
@@ -181,7 +203,14 @@ fn write_htpasswd(path: &Path, user: &str, password: &str) {
     );
 }
 
-fn write_config(root: &Path, port: u16, tls: bool, htpasswd: bool, token: &Option<TokenServer>) {
+fn write_config(
+    root: &Path,
+    port: u16,
+    tls: Option<&pki::TlsMaterial>,
+    htpasswd: bool,
+    token: &Option<TokenServer>,
+    realm: Option<&str>,
+) {
     let p = |name: &str| root.join(name).display().to_string();
     let mut yaml = format!(
         "version: 0.1\n\
@@ -191,12 +220,15 @@ fn write_config(root: &Path, port: u16, tls: bool, htpasswd: bool, token: &Optio
          http:\n  addr: 127.0.0.1:{port}\n  secret: ferry-testkit-upload-secret\n",
         data = p("data"),
     );
-    if tls {
+    if let Some(m) = tls {
         yaml += &format!(
             "  tls:\n    certificate: \"{}\"\n    key: \"{}\"\n",
             p("leaf.crt"),
             p("leaf.key")
         );
+        if m.client.is_some() {
+            yaml += &format!("    clientcas:\n      - \"{}\"\n", p("clientca.crt"));
+        }
     }
     if htpasswd {
         yaml += &format!(
@@ -207,7 +239,7 @@ fn write_config(root: &Path, port: u16, tls: bool, htpasswd: bool, token: &Optio
         yaml += &format!(
             "auth:\n  token:\n    realm: \"{}\"\n    service: {}\n    issuer: {}\n    \
              rootcertbundle: \"{}\"\n",
-            t.realm(),
+            realm.map_or_else(|| t.realm(), str::to_string),
             token::SERVICE,
             token::ISSUER,
             p("token.crt")

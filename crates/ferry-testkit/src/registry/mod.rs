@@ -46,17 +46,22 @@ pub(crate) fn base_url_for(port: u16, tls: bool) -> String {
     format!("{scheme}://127.0.0.1:{port}")
 }
 
-/// A blocking client that trusts `ca_pem` (if any) and never follows redirects.
-pub(crate) fn http_client_for(ca_pem: Option<&str>) -> reqwest::blocking::Client {
+/// A blocking client that trusts the CA of `tls` (if any), presents its client identity
+/// (if any) and never follows redirects.
+pub(crate) fn http_client_for(tls: Option<&TlsMaterial>) -> reqwest::blocking::Client {
     crate::off_runtime(|| {
         let mut b = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
             .no_proxy();
-        if let Some(pem) = ca_pem {
+        if let Some(m) = tls {
             b = b.add_root_certificate(
-                reqwest::Certificate::from_pem(pem.as_bytes()).expect("parse CA PEM"),
+                reqwest::Certificate::from_pem(m.ca_pem.as_bytes()).expect("parse CA PEM"),
             );
+        }
+        if let Some(c) = tls.and_then(|m| m.client.as_ref()) {
+            let pem = format!("{}{}", c.cert_pem, c.key_pem);
+            b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).expect("client identity"));
         }
         b.build().expect("build reqwest client")
     })
@@ -119,6 +124,22 @@ impl Registry {
     /// Directory holding `ca.crt`, usable as skopeo's `--cert-dir` (TLS registries only).
     pub fn cert_dir(&self) -> Option<PathBuf> {
         self.is_tls().then(|| self.dir.path().join("certs"))
+    }
+
+    /// A `certs.d`-style root for clients (TLS registries only): it holds the directory
+    /// `127.0.0.1:PORT/` with the server CA as `ca.crt` and, when the registry demands a
+    /// client certificate, `client.cert` + `client.key`.
+    pub fn certs_d(&self) -> Option<PathBuf> {
+        let m = self.tls.as_ref()?;
+        let root = self.dir.path().join("certs.d");
+        let dir = root.join(self.host());
+        std::fs::create_dir_all(&dir).expect("create certs.d dir");
+        std::fs::write(dir.join("ca.crt"), &m.ca_pem).expect("write certs.d ca.crt");
+        if let Some(c) = &m.client {
+            std::fs::write(dir.join("client.cert"), &c.cert_pem).expect("write client.cert");
+            std::fs::write(dir.join("client.key"), &c.key_pem).expect("write client.key");
+        }
+        Some(root)
     }
 
     /// The htpasswd user, or the first token-realm user; `None` for anonymous registries.
