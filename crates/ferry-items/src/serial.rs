@@ -110,7 +110,7 @@ pub fn read_document_json(text: &str) -> Result<ItemsDocument, ItemsError> {
 
 /// What one entry of a document is.
 enum Read {
-    Item(PushItem),
+    Item(Box<PushItem>),
     Skipped(SkippedItem),
 }
 
@@ -134,7 +134,7 @@ fn read_document(doc: serde_json::Value) -> Result<ItemsDocument, ItemsError> {
             .and_then(serde_json::Value::as_str)
             .map(str::to_string);
         match read_entry(index, entry) {
-            Ok(Read::Item(item)) => out.entries.push(Ok(item)),
+            Ok(Read::Item(item)) => out.entries.push(Ok(*item)),
             Ok(Read::Skipped(skipped)) => out.skipped.push(skipped),
             Err(e) => out.entries.push(Err((name, e))),
         }
@@ -201,15 +201,17 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<Read, ItemsError
         "ContainerImagePushItem" | "SourceContainerImagePushItem" => {
             let raw = RawImage::deserialize(&fields).map_err(type_error)?;
             let (common, image) = raw.into_parts()?;
-            Ok(Read::Item(if class == "ContainerImagePushItem" {
+            Ok(Read::Item(Box::new(if class == "ContainerImagePushItem" {
                 PushItem::ContainerImage(ContainerImagePushItem { common, image })
             } else {
                 PushItem::SourceContainerImage(SourceContainerImagePushItem { common, image })
-            }))
+            })))
         }
         "OperatorManifestPushItem" => {
             let raw = RawOperator::deserialize(&fields).map_err(type_error)?;
-            Ok(Read::Item(PushItem::OperatorManifest(raw.into_item()?)))
+            Ok(Read::Item(Box::new(PushItem::OperatorManifest(
+                raw.into_item()?,
+            ))))
         }
         other => Err(bad(
             name.clone(),
