@@ -307,15 +307,27 @@ impl TargetSettings {
     }
 
     fn parse_named(text: &str, path: &str) -> Result<TargetSettings, SettingsError> {
-        if let Ok(serde_json::Value::Object(map)) = serde_norway::from_str(text)
-            && pubtools::is_pubtools(&map)
+        // JSON is read as JSON (YAML would refuse its tab indentation), the rest as YAML.
+        let is_json = text.trim_start().starts_with('{');
+        let value = if is_json {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+        } else {
+            serde_norway::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+        };
+        if let Ok(serde_json::Value::Object(map)) = &value
+            && pubtools::is_pubtools(map)
         {
-            return pubtools::parse(&map, path);
+            return pubtools::parse(map, path);
         }
-        let raw: RawSettings = serde_norway::from_str(text).map_err(|e| SettingsError::Parse {
+        let parse_error = |reason: String| SettingsError::Parse {
             path: path.to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let raw: RawSettings = if is_json {
+            serde_json::from_str(text).map_err(|e| parse_error(e.to_string()))?
+        } else {
+            serde_norway::from_str(text).map_err(|e| parse_error(e.to_string()))?
+        };
         let names = |field: &str| field.to_string();
         TargetSettings::from_raw(raw, &names).map_err(|(key, reason)| SettingsError::Key {
             path: path.to_string(),

@@ -163,6 +163,15 @@ fn pubtools_quay_defaults_and_ferry_keys_beside() {
     let s = TargetSettings::parse("registry: quay.io\nretry_sleep_time: 5\n").unwrap();
     assert_eq!(s.repo_layout, RepoLayout::Nested);
     assert_eq!(s.unused_keys, ["retry_sleep_time"]);
+    // JSON indented with tabs, as JSON writers may produce it.
+    let s =
+        TargetSettings::parse("{\n\t\"quay_namespace\": \"org\",\n\t\"pyxis_server\": \"p\"\n}\n")
+            .unwrap();
+    assert_eq!(s.unused_keys, ["pyxis_server"]);
+    let e = TargetSettings::parse("{\n\t\"registry\": \"quay.io\",\n\t\"jobz\": 1\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("jobz"), "{e}");
     // ferry's own format is untouched.
     let s = TargetSettings::parse("registry: quay.io\n").unwrap();
     assert_eq!(s.format, SettingsFormat::Ferry);
