@@ -6,14 +6,17 @@
 //! `item "reg/ns/app:1.0": field sha256sum: expected 64 lowercase hex digits, found 12`.
 
 mod common;
+mod document;
 mod error;
 mod image;
 mod item;
 mod pullspec;
+mod raw;
 mod serial;
 mod source;
 mod state;
 
+pub use document::{ItemsDocument, LenientEntry, SKIPPED_CLASSES, SkippedItem};
 pub use error::ItemsError;
 pub use image::{ContainerImagePushItem, OperatorManifestPushItem, SourceContainerImagePushItem};
 pub use item::{ITEM_CLASSES, PushItem};
@@ -21,10 +24,12 @@ pub use pullspec::{
     ContainerImageDigestPullSpec, ContainerImagePullInfo, ContainerImageTagPullSpec,
 };
 pub use serial::{
-    LenientEntry, read_items_json, read_items_json_lenient, read_items_yaml,
-    read_items_yaml_lenient, write_items_json, write_items_yaml,
+    read_document_json, read_document_yaml, read_items_json, read_items_json_lenient,
+    read_items_yaml, read_items_yaml_lenient, write_items_json, write_items_yaml,
 };
-pub use source::{RegistrySourceParams, SourceUrl, load_file_source, load_file_source_lenient};
+pub use source::{
+    RegistrySourceParams, SourceUrl, load_file_document, load_file_source, load_file_source_lenient,
+};
 pub use state::{BuildInfo, PushItemState};
 
 #[cfg(test)]

@@ -296,36 +296,75 @@ impl ContainerImagePullInfo {
     }
 }
 
-/// The serialized form of a tag spec: field order as pushsource writes it.
+/// The serialized form of a tag spec: fields in pushsource's (sorted) order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTagSpec {
+    #[serde(default)]
+    pub(crate) media_types: Vec<String>,
     pub(crate) registry: String,
     pub(crate) repository: String,
     pub(crate) tag: String,
-    #[serde(default)]
-    pub(crate) media_types: Vec<String>,
 }
 
-/// The serialized form of a digest spec.
+/// The serialized form of a digest spec: fields in pushsource's (sorted) order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDigestSpec {
-    pub(crate) registry: String,
-    pub(crate) repository: String,
     pub(crate) digest: String,
     #[serde(default)]
     pub(crate) media_type: Option<String>,
+    pub(crate) registry: String,
+    pub(crate) repository: String,
 }
 
-/// The serialized form of pull info.
+/// The serialized form of pull info: fields in pushsource's (sorted) order.
+///
+/// `media_types` is derived from the digest specs (pushsource's default: the media type of
+/// every digest spec that has one, in their order); when read, it must name the same media
+/// types as the digest specs, or the pull info is refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPullInfo {
     #[serde(default)]
-    pub(crate) tag_specs: Vec<RawTagSpec>,
-    #[serde(default)]
     pub(crate) digest_specs: Vec<RawDigestSpec>,
+    #[serde(default)]
+    pub(crate) media_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) tag_specs: Vec<RawTagSpec>,
+}
+
+/// Refuses a `media_types` list that names other media types than the digest specs: a
+/// type no digest spec has, or a digest spec's type missing from the list. Order and
+/// repetitions do not matter, and parameters (`; charset=`) are ignored.
+fn check_media_types(
+    listed: Option<&[String]>,
+    digests: &[ContainerImageDigestPullSpec],
+) -> Result<(), String> {
+    let Some(listed) = listed else { return Ok(()) };
+    let from_specs: Vec<MediaType> = digests
+        .iter()
+        .filter_map(|d| d.media_type().map(MediaType::new))
+        .collect();
+    if let Some(extra) = listed
+        .iter()
+        .find(|m| !from_specs.contains(&MediaType::new(m.as_str())))
+    {
+        return Err(format!(
+            "{extra:?} is listed but no digest spec has that media type"
+        ));
+    }
+    let listed: Vec<MediaType> = listed.iter().map(|m| MediaType::new(m.as_str())).collect();
+    if let Some(missing) = digests
+        .iter()
+        .filter_map(ContainerImageDigestPullSpec::media_type)
+        .find(|m| !listed.contains(&MediaType::new(m)))
+    {
+        return Err(format!(
+            "a digest spec has media type {missing:?}, which is not listed"
+        ));
+    }
+    Ok(())
 }
 
 impl TryFrom<RawTagSpec> for ContainerImageTagPullSpec {
@@ -337,11 +376,12 @@ impl TryFrom<RawTagSpec> for ContainerImageTagPullSpec {
 
 impl From<ContainerImageTagPullSpec> for RawTagSpec {
     fn from(s: ContainerImageTagPullSpec) -> Self {
+        let (registry, repository) = (s.registry().to_string(), s.repository().to_string());
         RawTagSpec {
-            registry: s.registry().to_string(),
-            repository: s.repository().to_string(),
-            tag: s.tag,
             media_types: s.media_types,
+            registry,
+            repository,
+            tag: s.tag,
         }
     }
 }
@@ -358,11 +398,12 @@ impl TryFrom<RawDigestSpec> for ContainerImageDigestPullSpec {
 
 impl From<ContainerImageDigestPullSpec> for RawDigestSpec {
     fn from(s: ContainerImageDigestPullSpec) -> Self {
+        let (registry, repository) = (s.registry().to_string(), s.repository().to_string());
         RawDigestSpec {
-            registry: s.registry().to_string(),
-            repository: s.repository().to_string(),
             digest: s.digest.to_string(),
             media_type: s.media_type,
+            registry,
+            repository,
         }
     }
 }
@@ -380,19 +421,30 @@ impl TryFrom<RawPullInfo> for ContainerImagePullInfo {
             .into_iter()
             .map(ContainerImageDigestPullSpec::try_from)
             .collect::<Result<Vec<_>, _>>()?;
+        check_media_types(r.media_types.as_deref(), &digests).map_err(|reason| {
+            ItemsError::InvalidPullInfo {
+                reason: format!("media_types: {reason}"),
+            }
+        })?;
         ContainerImagePullInfo::new(tags, digests)
     }
 }
 
 impl From<ContainerImagePullInfo> for RawPullInfo {
     fn from(p: ContainerImagePullInfo) -> Self {
+        let media_types = p
+            .digest_specs
+            .iter()
+            .filter_map(|d| d.media_type.clone())
+            .collect();
         RawPullInfo {
-            tag_specs: p.tag_specs.into_iter().map(RawTagSpec::from).collect(),
             digest_specs: p
                 .digest_specs
                 .into_iter()
                 .map(RawDigestSpec::from)
                 .collect(),
+            media_types: Some(media_types),
+            tag_specs: p.tag_specs.into_iter().map(RawTagSpec::from).collect(),
         }
     }
 }
@@ -416,6 +468,8 @@ impl RawPullInfo {
                 ItemsError::field(item, format!("{field}.digest_specs[{i}]"), e.reason())
             })?);
         }
+        check_media_types(self.media_types.as_deref(), &digests)
+            .map_err(|reason| ItemsError::field(item, format!("{field}.media_types"), reason))?;
         ContainerImagePullInfo::new(tags, digests)
             .map_err(|e| ItemsError::field(item, format!("{field}.tag_specs"), e.reason()))
     }

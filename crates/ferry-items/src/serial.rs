@@ -1,197 +1,23 @@
 //! The serialized form of push items, read and written in YAML and JSON: a list of one-key
 //! maps from class name to fields, as `pushsource-ls --format yaml` prints it.
 //!
-//! Writing prints every field in a fixed order (absent values as `null`), so the output is
-//! deterministic; reading accepts missing optional fields, refuses unknown classes and
-//! unknown fields, and validates every item.
+//! Writing prints every field (absent values as `null`) in pushsource's order, its keys
+//! sorted as PyYAML sorts them, so the output is deterministic and reads like
+//! `pushsource-ls` output; `opener` is left out, as `pushsource-ls` leaves it out.
+//!
+//! Reading accepts missing optional fields and `null` for absent ones (`opener: null`
+//! included), validates every item, refuses unknown fields and unknown classes, and keeps
+//! the entries of pushsource's other classes (errata, files, RPMs, ...) aside as
+//! [`SkippedItem`]s.
 
-use std::collections::BTreeMap;
-
+use serde::Deserialize;
+use serde::Serialize;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize};
 
-use super::common::Common;
-use super::image::ImageFields;
+use super::document::{ItemsDocument, LenientEntry, SKIPPED_CLASSES, SkippedItem, strict};
 use super::item::ITEM_CLASSES;
-use super::pullspec::RawPullInfo;
-use super::{
-    BuildInfo, ContainerImagePushItem, ItemsError, OperatorManifestPushItem, PushItem,
-    PushItemState, SourceContainerImagePushItem,
-};
-
-/// Fields of a (source) container image item, in the order they are written.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawImage {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    state: PushItemState,
-    #[serde(default)]
-    src: Option<String>,
-    #[serde(default)]
-    dest: Vec<String>,
-    #[serde(default)]
-    md5sum: Option<String>,
-    #[serde(default)]
-    sha256sum: Option<String>,
-    #[serde(default)]
-    origin: Option<String>,
-    #[serde(default)]
-    build: Option<String>,
-    #[serde(default)]
-    build_info: Option<BuildInfo>,
-    #[serde(default)]
-    signing_key: Option<String>,
-    #[serde(default)]
-    dest_signing_key: Option<String>,
-    #[serde(default)]
-    source_tags: Vec<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    arch: Option<String>,
-    #[serde(default)]
-    pull_info: Option<RawPullInfo>,
-    #[serde(default)]
-    product_name: Option<String>,
-}
-
-/// Fields of an operator manifest item, in the order they are written.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOperator {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    state: PushItemState,
-    #[serde(default)]
-    src: Option<String>,
-    #[serde(default)]
-    dest: Vec<String>,
-    #[serde(default)]
-    md5sum: Option<String>,
-    #[serde(default)]
-    sha256sum: Option<String>,
-    #[serde(default)]
-    origin: Option<String>,
-    #[serde(default)]
-    build: Option<String>,
-    #[serde(default)]
-    build_info: Option<BuildInfo>,
-    #[serde(default)]
-    signing_key: Option<String>,
-    #[serde(default)]
-    related_images: Vec<String>,
-    #[serde(default)]
-    container_image_items: Vec<RawImage>,
-}
-
-impl RawImage {
-    fn from_item(common: &Common, image: &ImageFields) -> RawImage {
-        let c = common.clone();
-        let i = image.clone();
-        RawImage {
-            name: c.name,
-            state: c.state,
-            src: c.src,
-            dest: c.dest,
-            md5sum: c.md5sum,
-            sha256sum: c.sha256sum,
-            origin: c.origin,
-            build: c.build,
-            build_info: c.build_info,
-            signing_key: c.signing_key,
-            dest_signing_key: i.dest_signing_key,
-            source_tags: i.source_tags,
-            labels: i.labels,
-            arch: i.arch,
-            pull_info: Some(RawPullInfo::from(i.pull_info)),
-            product_name: i.product_name,
-        }
-    }
-
-    fn into_parts(self) -> Result<(Common, ImageFields), ItemsError> {
-        let common = Common {
-            name: self.name,
-            state: self.state,
-            src: self.src,
-            dest: self.dest,
-            md5sum: self.md5sum,
-            sha256sum: self.sha256sum,
-            origin: self.origin,
-            build: self.build,
-            build_info: self.build_info,
-            signing_key: self.signing_key,
-        }
-        .validated()?;
-        let pull_info = self
-            .pull_info
-            .ok_or_else(|| ItemsError::field(&common.name, "pull_info", "required"))?
-            .validate(&common.name, "pull_info")?;
-        let image = ImageFields {
-            dest_signing_key: self.dest_signing_key,
-            source_tags: self.source_tags,
-            labels: self.labels,
-            arch: self.arch,
-            pull_info,
-            product_name: self.product_name,
-        };
-        Ok((common, image))
-    }
-}
-
-impl RawOperator {
-    fn from_item(item: &OperatorManifestPushItem) -> RawOperator {
-        let c = item.common.clone();
-        RawOperator {
-            name: c.name,
-            state: c.state,
-            src: c.src,
-            dest: c.dest,
-            md5sum: c.md5sum,
-            sha256sum: c.sha256sum,
-            origin: c.origin,
-            build: c.build,
-            build_info: c.build_info,
-            signing_key: c.signing_key,
-            related_images: item.related_images.clone(),
-            container_image_items: item
-                .container_image_items
-                .iter()
-                .map(|i| RawImage::from_item(&i.common, &i.image))
-                .collect(),
-        }
-    }
-
-    fn into_item(self) -> Result<OperatorManifestPushItem, ItemsError> {
-        let common = Common {
-            name: self.name,
-            state: self.state,
-            src: self.src,
-            dest: self.dest,
-            md5sum: self.md5sum,
-            sha256sum: self.sha256sum,
-            origin: self.origin,
-            build: self.build,
-            build_info: self.build_info,
-            signing_key: self.signing_key,
-        }
-        .validated()?;
-        let mut inner = Vec::with_capacity(self.container_image_items.len());
-        for raw in self.container_image_items {
-            let (common, image) = raw.into_parts()?;
-            inner.push(ContainerImagePushItem { common, image });
-        }
-        let item = OperatorManifestPushItem {
-            common,
-            related_images: self.related_images,
-            container_image_items: inner,
-        };
-        item.check_related_images()?;
-        Ok(item)
-    }
-}
+use super::raw::{RawImage, RawOperator};
+use super::{ContainerImagePushItem, ItemsError, PushItem, SourceContainerImagePushItem};
 
 /// One entry of the document: `{CLASS: FIELDS}`.
 enum Entry {
@@ -226,20 +52,17 @@ fn entries(items: &[PushItem]) -> Vec<Entry> {
 }
 
 /// Reads push items from the YAML form; every item is validated, the first invalid one
-/// fails the whole document.
+/// fails the whole document. Entries of pushsource's other classes are left out: use
+/// [`read_document_yaml`] to list them.
 pub fn read_items_yaml(text: &str) -> Result<Vec<PushItem>, ItemsError> {
-    strict(read_items_yaml_lenient(text)?)
+    strict(read_document_yaml(text)?.entries)
 }
 
 /// Reads push items from the JSON form; every item is validated, the first invalid one
-/// fails the whole document.
+/// fails the whole document. Entries of pushsource's other classes are left out: use
+/// [`read_document_json`] to list them.
 pub fn read_items_json(text: &str) -> Result<Vec<PushItem>, ItemsError> {
-    strict(read_items_json_lenient(text)?)
-}
-
-/// The items of a leniently read document, or its first invalid entry's error.
-pub(crate) fn strict(entries: Vec<LenientEntry>) -> Result<Vec<PushItem>, ItemsError> {
-    entries.into_iter().map(|e| e.map_err(|(_, e)| e)).collect()
+    strict(read_document_json(text)?.entries)
 }
 
 /// Writes push items in the YAML form, every field in a fixed order.
@@ -256,30 +79,45 @@ pub fn write_items_json(items: &[PushItem]) -> String {
     out
 }
 
-/// One entry of a document read leniently: the item, or why it is invalid together with
-/// the entry's `name` when it has one.
-pub type LenientEntry = Result<PushItem, (Option<String>, ItemsError)>;
-
 /// Reads the YAML form entry by entry: a malformed document is an error, an invalid entry
-/// is returned as such (so a push can report it INVALID and push the rest).
+/// is returned as such (so a push can report it INVALID and push the rest). Entries of
+/// pushsource's other classes are left out: use [`read_document_yaml`] to list them.
 pub fn read_items_yaml_lenient(text: &str) -> Result<Vec<LenientEntry>, ItemsError> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
-    read_document_lenient(doc)
+    Ok(read_document_yaml(text)?.entries)
 }
 
 /// Reads the JSON form entry by entry (see [`read_items_yaml_lenient`]).
 pub fn read_items_json_lenient(text: &str) -> Result<Vec<LenientEntry>, ItemsError> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
-    read_document_lenient(doc)
+    Ok(read_document_json(text)?.entries)
 }
 
-fn read_document_lenient(doc: serde_json::Value) -> Result<Vec<LenientEntry>, ItemsError> {
+/// Reads the YAML form entry by entry, keeping the entries of pushsource's other classes
+/// (see [`SKIPPED_CLASSES`](crate::SKIPPED_CLASSES)) as [`SkippedItem`]s; a malformed
+/// document or an unknown class is an error, an invalid item is returned as such.
+pub fn read_document_yaml(text: &str) -> Result<ItemsDocument, ItemsError> {
+    if text.trim().is_empty() {
+        return Ok(ItemsDocument::default());
+    }
+    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
+    read_document(doc)
+}
+
+/// Reads the JSON form entry by entry (see [`read_document_yaml`]).
+pub fn read_document_json(text: &str) -> Result<ItemsDocument, ItemsError> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
+    read_document(doc)
+}
+
+/// What one entry of a document is.
+enum Read {
+    Item(Box<PushItem>),
+    Skipped(SkippedItem),
+}
+
+fn read_document(doc: serde_json::Value) -> Result<ItemsDocument, ItemsError> {
     let entries = match doc {
         serde_json::Value::Array(entries) => entries,
-        serde_json::Value::Null => return Ok(Vec::new()),
+        serde_json::Value::Null => return Ok(ItemsDocument::default()),
         _ => {
             return Err(ItemsError::InvalidDocument {
                 reason: "expected a list of items, each a one-key map from class name to fields"
@@ -287,22 +125,24 @@ fn read_document_lenient(doc: serde_json::Value) -> Result<Vec<LenientEntry>, It
             });
         }
     };
-    Ok(entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            let name = entry
-                .as_object()
-                .and_then(|m| m.values().next())
-                .and_then(|f| f.get("name"))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string);
-            read_entry(index, entry).map_err(|e| (name, e))
-        })
-        .collect())
+    let mut out = ItemsDocument::default();
+    for (index, entry) in entries.into_iter().enumerate() {
+        let name = entry
+            .as_object()
+            .and_then(|m| m.values().next())
+            .and_then(|f| f.get("name"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
+        match read_entry(index, entry) {
+            Ok(Read::Item(item)) => out.entries.push(Ok(*item)),
+            Ok(Read::Skipped(skipped)) => out.skipped.push(skipped),
+            Err(e) => out.entries.push(Err((name, e))),
+        }
+    }
+    Ok(out)
 }
 
-fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsError> {
+fn read_entry(index: usize, entry: serde_json::Value) -> Result<Read, ItemsError> {
     let bad = |name: Option<String>, reason: String| ItemsError::InvalidEntry {
         index,
         name,
@@ -328,6 +168,22 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsE
         .get("name")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
+    if SKIPPED_CLASSES.contains(&class.as_str()) {
+        let serde_json::Value::Object(fields) = fields else {
+            return Err(bad(name, format!("{class}: expected a map of fields")));
+        };
+        let state = fields
+            .get("state")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
+        return Ok(Read::Skipped(SkippedItem {
+            index,
+            class,
+            name,
+            state,
+            fields,
+        }));
+    }
     let mut fields = fields;
     drop_nulls(&mut fields, false);
     let type_error = |e: serde_json::Error| {
@@ -345,21 +201,24 @@ fn read_entry(index: usize, entry: serde_json::Value) -> Result<PushItem, ItemsE
         "ContainerImagePushItem" | "SourceContainerImagePushItem" => {
             let raw = RawImage::deserialize(&fields).map_err(type_error)?;
             let (common, image) = raw.into_parts()?;
-            Ok(if class == "ContainerImagePushItem" {
+            Ok(Read::Item(Box::new(if class == "ContainerImagePushItem" {
                 PushItem::ContainerImage(ContainerImagePushItem { common, image })
             } else {
                 PushItem::SourceContainerImage(SourceContainerImagePushItem { common, image })
-            })
+            })))
         }
         "OperatorManifestPushItem" => {
             let raw = RawOperator::deserialize(&fields).map_err(type_error)?;
-            Ok(PushItem::OperatorManifest(raw.into_item()?))
+            Ok(Read::Item(Box::new(PushItem::OperatorManifest(
+                raw.into_item()?,
+            ))))
         }
         other => Err(bad(
             name.clone(),
             format!(
-                "unknown item class {other:?}; ferry reads {}",
-                ITEM_CLASSES.join(", ")
+                "unknown item class {other:?}; ferry pushes {} and skips pushsource's {}",
+                ITEM_CLASSES.join(", "),
+                SKIPPED_CLASSES.join(", ")
             ),
         )),
     }

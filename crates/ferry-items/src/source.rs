@@ -15,7 +15,8 @@ use std::str::FromStr;
 
 use ferry_image::Reference;
 
-use super::serial::{LenientEntry, read_items_json_lenient, read_items_yaml_lenient, strict};
+use super::document::{ItemsDocument, LenientEntry, strict};
+use super::serial::{read_document_json, read_document_yaml};
 use super::{ItemsError, PushItem};
 
 /// The backends pushsource has that need a service ferry cannot reach.
@@ -234,8 +235,16 @@ pub fn load_file_source(path: impl AsRef<Path>) -> Result<Vec<PushItem>, ItemsEr
 }
 
 /// Loads a `file:` source entry by entry: the file must be readable and a list, but an
-/// invalid entry comes back as such instead of failing the whole file.
+/// invalid entry comes back as such instead of failing the whole file. Entries of
+/// pushsource's other classes are left out: use [`load_file_document`] to list them.
 pub fn load_file_source_lenient(path: impl AsRef<Path>) -> Result<Vec<LenientEntry>, ItemsError> {
+    Ok(load_file_document(path)?.entries)
+}
+
+/// Loads a `file:` source entry by entry, with the entries of pushsource's other classes
+/// (errata, files, RPMs, ...) kept aside as skipped: JSON when the path ends in `.json`,
+/// YAML otherwise. Errors name the path.
+pub fn load_file_document(path: impl AsRef<Path>) -> Result<ItemsDocument, ItemsError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| ItemsError::Io {
         path: path.to_path_buf(),
@@ -244,12 +253,12 @@ pub fn load_file_source_lenient(path: impl AsRef<Path>) -> Result<Vec<LenientEnt
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let entries = if is_json {
-        read_items_json_lenient(&text)
+    let document = if is_json {
+        read_document_json(&text)
     } else {
-        read_items_yaml_lenient(&text)
+        read_document_yaml(&text)
     };
-    entries.map_err(|e| ItemsError::File {
+    document.map_err(|e| ItemsError::File {
         path: path.to_path_buf(),
         source: Box::new(e),
     })

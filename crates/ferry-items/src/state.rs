@@ -41,19 +41,20 @@ impl fmt::Display for PushItemState {
     }
 }
 
-/// The build an item came from: pushsource's `KojiBuildInfo`.
+/// The build an item came from: pushsource's `KojiBuildInfo` (serialized with its fields in
+/// pushsource's sorted order).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildInfo {
-    /// Package name (`NAME` of the NVR).
-    pub name: String,
-    /// Version (`VERSION` of the NVR).
-    pub version: String,
-    /// Release (`RELEASE` of the NVR).
-    pub release: String,
     /// The build system's numeric id, when known.
     #[serde(default)]
     pub id: Option<u64>,
+    /// Package name (`NAME` of the NVR).
+    pub name: String,
+    /// Release (`RELEASE` of the NVR).
+    pub release: String,
+    /// Version (`VERSION` of the NVR).
+    pub version: String,
 }
 
 impl BuildInfo {

@@ -6,8 +6,9 @@
 //! - Items carry `source_tags = [TAG]`, the `dest` given, labels from the image config,
 //!   `arch` from the platform, and a pull info with one tag spec and every digest spec the
 //!   registry serves natively (the list's and the image's, with their media types).
-//! - An image whose config has no labels at all is a source image (the original's
-//!   heuristic) and gives a `SourceContainerImagePushItem`.
+//! - An image whose config has no labels (no `Labels` key, `"Labels": null` or
+//!   `"Labels": {}`, alike as in the original's heuristic) is a source image and gives a
+//!   `SourceContainerImagePushItem`.
 //! - `image=HOST/REPO@DIGEST` works: the tag spec then comes from a tag of the repository
 //!   pointing at that digest (`REPO:TAG@DIGEST` names it directly).
 //! - Several signing keys multiply the items, one per key. The order is deterministic:
@@ -184,7 +185,7 @@ pub async fn load_registry_source(
                     .with_labels(f.labels.clone().unwrap_or_default())
                     .with_dest_signing_key(key.clone())
                     .with_product_name(params.product_name.clone());
-                items.push(if f.labels.is_none() {
+                items.push(if is_source_image(f.labels.as_ref()) {
                     PushItem::SourceContainerImage(item.into_source_image())
                 } else {
                     PushItem::ContainerImage(item)
@@ -193,6 +194,12 @@ pub async fn load_registry_source(
         }
     }
     Ok(items)
+}
+
+/// pushsource's heuristic: an image whose config carries no label is a source image; an
+/// absent `Labels` and an empty map are the same.
+fn is_source_image(labels: Option<&BTreeMap<String, String>>) -> bool {
+    labels.is_none_or(BTreeMap::is_empty)
 }
 
 async fn labels_of(

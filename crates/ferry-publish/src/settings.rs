@@ -1,4 +1,10 @@
 //! Target settings of `ferry push --target FILE`: where and how items are pushed.
+//!
+//! Two shapes are read: ferry's own keys (`registry`, `namespace`, ...), and
+//! pubtools-quay's target settings as pub passes them (`quay_host`, `quay_namespace`,
+//! `dest_quay_user`, ...; see [`pubtools`] and docs/settings.md for the mapping).
+
+mod pubtools;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,7 +33,9 @@ pub enum MultiArch {
     Overwrite,
 }
 
-/// Where a password comes from; never the settings file itself.
+/// Where a password comes from: an environment variable or a file; in ferry's own format
+/// never the settings file itself. A pubtools-quay settings file may hold the password
+/// inline (`dest_quay_password`), which is kept here without ever being shown.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialSettings {
@@ -39,6 +47,9 @@ pub struct CredentialSettings {
     /// File holding the password (a trailing newline is dropped).
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// The password written in a pubtools-quay settings file; never Debug-printed.
+    #[serde(skip)]
+    inline_password: Option<String>,
 }
 
 impl std::fmt::Debug for CredentialSettings {
@@ -47,11 +58,48 @@ impl std::fmt::Debug for CredentialSettings {
             .field("username", &self.username)
             .field("password_env", &self.password_env)
             .field("password_file", &self.password_file)
+            .field(
+                "inline_password",
+                &self.inline_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
 
 impl CredentialSettings {
+    /// Credentials whose password is read from the environment variable `var`.
+    pub fn from_env(username: impl Into<String>, var: impl Into<String>) -> Self {
+        CredentialSettings {
+            username: username.into(),
+            password_env: Some(var.into()),
+            password_file: None,
+            inline_password: None,
+        }
+    }
+
+    /// Credentials whose password is read from `path`.
+    pub fn from_file(username: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        CredentialSettings {
+            username: username.into(),
+            password_env: None,
+            password_file: Some(path.into()),
+            inline_password: None,
+        }
+    }
+
+    /// Whether the password was written in the settings file (pubtools-quay's
+    /// `*_quay_password`).
+    pub fn is_inline(&self) -> bool {
+        self.inline_password.is_some()
+    }
+
+    /// How many places the password is said to come from (exactly one is valid).
+    fn password_sources(&self) -> usize {
+        usize::from(self.password_env.is_some())
+            + usize::from(self.password_file.is_some())
+            + usize::from(self.inline_password.is_some())
+    }
+
     /// Reads the password from where the settings say; errors name the setting, never the
     /// password.
     pub fn resolve(&self, field: &str) -> Result<(String, String), SettingsError> {
@@ -59,14 +107,24 @@ impl CredentialSettings {
             field: field.to_string(),
             reason,
         };
-        let password = match (&self.password_env, &self.password_file) {
-            (Some(var), None) => std::env::var(var)
+        if self.password_sources() != 1 {
+            return Err(bad(
+                "give exactly one of password_env or password_file".into()
+            ));
+        }
+        let password = match (
+            &self.password_env,
+            &self.password_file,
+            &self.inline_password,
+        ) {
+            (Some(var), _, _) => std::env::var(var)
                 .map_err(|_| bad(format!("environment variable {var} is not set")))?,
-            (None, Some(path)) => std::fs::read_to_string(path)
+            (_, Some(path), _) => std::fs::read_to_string(path)
                 .map_err(|e| bad(format!("password file {}: {e}", path.display())))?
                 .trim_end_matches(['\n', '\r'])
                 .to_string(),
-            _ => {
+            (_, _, Some(inline)) => inline.clone(),
+            (None, None, None) => {
                 return Err(bad(
                     "give exactly one of password_env or password_file".into()
                 ));
@@ -94,7 +152,7 @@ fn default_jobs() -> usize {
 /// The settings file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSettings {
+pub(crate) struct RawSettings {
     registry: String,
     #[serde(default)]
     namespace: Option<String>,
@@ -131,10 +189,36 @@ pub struct TargetSettings {
     pub retry_wait: Duration,
     /// Concurrent transfers.
     pub jobs: usize,
-    /// Credentials for the source registries.
+    /// Credentials for the source registries (see [`source_credentials_for`](Self::source_credentials_for)).
     pub source_credentials: Option<CredentialSettings>,
+    /// The only source host the source credentials apply to (pubtools-quay's
+    /// `source_quay_host`); `None`: every source host.
+    pub source_credentials_host: Option<String>,
     /// Credentials for the destination registry.
     pub dest_credentials: Option<CredentialSettings>,
+    /// The public registries a signature's identity names (pubtools-quay's
+    /// `docker_settings.docker_reference_registry`), in their order; empty when not given.
+    pub reference_registries: Vec<String>,
+    /// The shape the settings were written in.
+    pub format: SettingsFormat,
+    /// Keys of the file that ferry accepts but does not use (pubtools-quay's settings for
+    /// services ferry does not talk to: `pyxis_server`, `iib_server`, `docker_settings.umb_urls`,
+    /// ...), in file order, nested keys as `parent.key`: for the caller to log once.
+    pub unused_keys: Vec<String>,
+    /// Warnings about the file (an inline password), for the caller to show; the library
+    /// prints nothing. They never contain a secret.
+    pub warnings: Vec<String>,
+}
+
+/// The shape a settings file was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SettingsFormat {
+    /// ferry's own keys.
+    #[default]
+    Ferry,
+    /// pubtools-quay's target settings (`quay_host`, `quay_namespace`, ...), possibly with
+    /// some of ferry's keys beside them.
+    PubtoolsQuay,
 }
 
 /// A settings file that cannot be used.
@@ -156,6 +240,17 @@ pub enum SettingsError {
         /// The file.
         path: String,
         /// What the parser said.
+        reason: String,
+    },
+    /// A key of the file that is unknown, missing, of the wrong type or with a value that
+    /// cannot be used.
+    #[error("settings file {path}: key {key}: {reason}")]
+    Key {
+        /// The file.
+        path: String,
+        /// The key as written in the file (`parent.key` when nested).
+        key: String,
+        /// Why.
         reason: String,
     },
     /// A field with a value that cannot be used.
@@ -192,32 +287,61 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 impl TargetSettings {
-    /// Reads and validates a settings file.
+    /// Reads and validates a settings file: ferry's own keys, or pubtools-quay's target
+    /// settings (JSON or YAML) when the file has any of pubtools-quay's keys. Errors name
+    /// the file and the key.
     pub fn load(path: &Path) -> Result<TargetSettings, SettingsError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             path: shown.clone(),
             source,
         })?;
-        TargetSettings::parse(&text).map_err(|e| match e {
-            SettingsError::Parse { reason, .. } => SettingsError::Parse {
-                path: shown,
-                reason,
-            },
-            other => other,
+        TargetSettings::parse_named(&text, &shown)
+    }
+
+    /// Parses and validates settings text (YAML; JSON is YAML too); errors say `<text>`
+    /// where [`load`](Self::load) names the file.
+    pub fn parse(text: &str) -> Result<TargetSettings, SettingsError> {
+        TargetSettings::parse_named(text, "<text>")
+    }
+
+    fn parse_named(text: &str, path: &str) -> Result<TargetSettings, SettingsError> {
+        // JSON is read as JSON (YAML would refuse its tab indentation), the rest as YAML.
+        let is_json = text.trim_start().starts_with('{');
+        let value = if is_json {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+        } else {
+            serde_norway::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+        };
+        if let Ok(serde_json::Value::Object(map)) = &value
+            && pubtools::is_pubtools(map)
+        {
+            return pubtools::parse(map, path);
+        }
+        let parse_error = |reason: String| SettingsError::Parse {
+            path: path.to_string(),
+            reason,
+        };
+        let raw: RawSettings = if is_json {
+            serde_json::from_str(text).map_err(|e| parse_error(e.to_string()))?
+        } else {
+            serde_norway::from_str(text).map_err(|e| parse_error(e.to_string()))?
+        };
+        let names = |field: &str| field.to_string();
+        TargetSettings::from_raw(raw, &names).map_err(|(key, reason)| SettingsError::Key {
+            path: path.to_string(),
+            key,
+            reason,
         })
     }
 
-    /// Parses and validates settings text (YAML; JSON is YAML too).
-    pub fn parse(text: &str) -> Result<TargetSettings, SettingsError> {
-        let raw: RawSettings = serde_norway::from_str(text).map_err(|e| SettingsError::Parse {
-            path: "<text>".into(),
-            reason: e.to_string(),
-        })?;
-        let invalid = |field: &str, reason: String| SettingsError::Invalid {
-            field: field.to_string(),
-            reason,
-        };
+    /// Validates settings in ferry's terms; an error gives the key, as `key_of` names it in
+    /// the file, and the reason.
+    fn from_raw(
+        raw: RawSettings,
+        key_of: &dyn Fn(&str) -> String,
+    ) -> Result<TargetSettings, (String, String)> {
+        let invalid = |field: &str, reason: String| (key_of(field), reason);
         ferry_image::validate_host(&raw.registry).map_err(|_| {
             invalid(
                 "registry",
@@ -254,7 +378,7 @@ impl TargetSettings {
                 if c.username.is_empty() {
                     return Err(invalid(field, "empty username".into()));
                 }
-                if c.password_env.is_some() == c.password_file.is_some() {
+                if c.password_sources() != 1 {
                     return Err(invalid(
                         field,
                         "give exactly one of password_env or password_file".into(),
@@ -271,8 +395,22 @@ impl TargetSettings {
             retry_wait,
             jobs: raw.jobs,
             source_credentials: raw.source_credentials,
+            source_credentials_host: None,
             dest_credentials: raw.dest_credentials,
+            reference_registries: Vec::new(),
+            format: SettingsFormat::Ferry,
+            unused_keys: Vec::new(),
+            warnings: Vec::new(),
         })
+    }
+
+    /// The source credentials to use for `host`: none when the settings name another
+    /// source host (`source_quay_host`).
+    pub fn source_credentials_for(&self, host: &str) -> Option<&CredentialSettings> {
+        match &self.source_credentials_host {
+            Some(only) if only != host => None,
+            _ => self.source_credentials.as_ref(),
+        }
     }
 
     /// The destination repository for an item's `REPO`: namespaced, flattened when the
@@ -289,6 +427,9 @@ impl TargetSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod pubtools_tests;
 
 #[cfg(test)]
 mod tests {
@@ -348,18 +489,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "s3cret\n").unwrap();
-        let c = CredentialSettings {
-            username: "u".into(),
-            password_env: None,
-            password_file: Some(f),
-        };
+        let c = CredentialSettings::from_file("u", f);
         assert_eq!(c.resolve("dest_credentials").unwrap().1, "s3cret");
         assert!(!format!("{c:?}").contains("s3cret"));
-        let missing = CredentialSettings {
-            username: "u".into(),
-            password_env: Some("FERRY_TEST_SURELY_UNSET_VAR".into()),
-            password_file: None,
-        };
+        let missing = CredentialSettings::from_env("u", "FERRY_TEST_SURELY_UNSET_VAR");
         let e = missing
             .resolve("source_credentials")
             .unwrap_err()

@@ -40,17 +40,22 @@ async fn items_from_an_index_a_list_a_single_and_a_source_image() {
     images::push_image(&reg, "ns/single", Some("3.0"), &single);
     let source = images::source_image(85);
     images::push_image(&reg, "ns/source", Some("4.0"), &source);
+    // `"Labels": {}` in the config: pushsource treats it like no labels at all.
+    let empty = images::image(&ImageSpec::new("amd64", 87), Format::Docker);
+    images::push_image(&reg, "ns/empty", Some("5.0"), &empty);
+    let config: serde_json::Value = serde_json::from_slice(&empty.config.bytes).unwrap();
+    assert_eq!(config["config"]["Labels"], serde_json::json!({}));
 
     let c = client_for(&[&reg]);
     let url = format!(
-        "registry:?image={h}/ns/oci:1.0,{h}/ns/docker:2.0,{h}/ns/single:3.0,{h}/ns/source:4.0&dest=product/app&dest_signing_key=k1,k2&product_name=Prod"
+        "registry:?image={h}/ns/oci:1.0,{h}/ns/docker:2.0,{h}/ns/single:3.0,{h}/ns/source:4.0,{h}/ns/empty:5.0&dest=product/app&dest_signing_key=k1,k2&product_name=Prod"
     );
     let items = load_registry_source(&c.client, &params(&url))
         .await
         .unwrap();
     assert_eq!(
         items.len(),
-        2 * (2 + 2 + 1 + 1),
+        2 * (2 + 2 + 1 + 1 + 1),
         "one item per arch per key"
     );
 
@@ -131,13 +136,31 @@ async fn items_from_an_index_a_list_a_single_and_a_source_image() {
         matches!(src_item, PushItem::SourceContainerImage(_)),
         "no labels at all: a source image"
     );
+    let empty_item = items
+        .iter()
+        .find(|i| i.name().contains("ns/empty"))
+        .unwrap();
+    assert!(
+        matches!(empty_item, PushItem::SourceContainerImage(_)),
+        "empty labels: a source image too"
+    );
+    assert!(
+        empty_item
+            .as_source_container_image()
+            .unwrap()
+            .labels()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn digests_in_image_and_errors() {
     let reg = Registry::plain();
     let h = reg.host();
-    let img = images::simple(86, Format::Oci);
+    let img = images::image(
+        &ImageSpec::new("amd64", 86).label("name", "app"),
+        Format::Oci,
+    );
     images::push_image(&reg, "ns/app", Some("v1"), &img);
     let c = client_for(&[&reg]);
     let by_digest = format!("registry:?image={h}/ns/app@{}&dest=x/y", img.digest);
