@@ -5,6 +5,7 @@ pub mod merge;
 pub mod plan;
 pub mod registry_source;
 pub mod settings;
+pub mod shard;
 pub mod workflows;
 
 pub use ferry_items::{
