@@ -26,6 +26,7 @@ mod plan;
 mod publish;
 mod registry_source;
 mod settings;
+mod shard;
 mod sources;
 mod workflows;
 
@@ -36,6 +37,7 @@ pub use registry_source::{RegistrySourceError, load_registry_source};
 pub use settings::{
     CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
 };
+pub use shard::{MAX_SHARDS, Shard, ShardError, ShardLoad, shard_loads, shard_of, shard_plan};
 pub use sources::{LenientItem, LoadError, load_items, load_items_lenient, source_hosts};
 pub use workflows::WorkflowError;
 pub use workflows::merge::{MergeOptions, MergeOutcome, merge, merge_onto};

@@ -90,11 +90,18 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
+    let user_agent = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let log = |status: u16| {
         state.log.lock().expect("log").push(LoggedRequest {
             method: method.clone(),
             path: path.clone(),
             status,
+            user_agent: user_agent.clone(),
         });
     };
 

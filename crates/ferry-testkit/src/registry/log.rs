@@ -20,6 +20,8 @@ pub struct LoggedRequest {
     pub path: String,
     /// Status code answered.
     pub status: u16,
+    /// The client's `User-Agent` (the last quoted field of the line; empty when absent).
+    pub user_agent: String,
 }
 
 impl LoggedRequest {
@@ -47,11 +49,19 @@ pub fn parse_line(line: &str) -> Option<LoggedRequest> {
     if !proto.starts_with("HTTP/") {
         return None;
     }
-    let status = rest[close + 1..].split_whitespace().next()?.parse().ok()?;
+    let after = &rest[close + 1..];
+    let status = after.split_whitespace().next()?.parse().ok()?;
+    // `... STATUS SIZE "REFERER" "USER-AGENT"`: the agent is the last quoted field.
+    let user_agent = after
+        .trim_end()
+        .strip_suffix('"')
+        .and_then(|t| t.rfind('"').map(|i| t[i + 1..].to_string()))
+        .unwrap_or_default();
     Some(LoggedRequest {
         method,
         path,
         status,
+        user_agent,
     })
 }
 
@@ -98,6 +108,7 @@ mod tests {
             "/v2/ns/repo/blobs/uploads/abc?_state=x&digest=sha256%3A00"
         );
         assert_eq!(r.status, 201);
+        assert_eq!(r.user_agent, "reqwest");
         assert!(r.matches("put", "/blobs/uploads/"));
         assert!(r.matches("*", "digest="));
         assert!(!r.matches("GET", "/blobs/"));
