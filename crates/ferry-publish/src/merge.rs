@@ -234,6 +234,44 @@ pub fn plan_merge(
     })
 }
 
+/// The part of `source` (a list) whose images a merge with these eligible architectures
+/// may add: the whole list without `eligible`, a list of the eligible entries, or `None`
+/// when no entry is eligible. The executor copies only these images.
+pub fn eligible_part(
+    source: &RawManifest,
+    eligible: Option<&[String]>,
+) -> Result<Option<RawManifest>, MergeError> {
+    let Some(eligible) = eligible else {
+        return Ok(Some(source.clone()));
+    };
+    let Ok(Manifest::Index(src)) = source.parse() else {
+        return Err(MergeError::SourceNotList(source.digest().to_string()));
+    };
+    let set: HashSet<String> = eligible
+        .iter()
+        .map(|x| ferry_image::Platform::new("linux", x, None).arch_key())
+        .collect();
+    let taken: Vec<Descriptor> = src
+        .manifests
+        .iter()
+        .filter(|d| arch_of(d).is_some_and(|a| set.contains(&a)))
+        .cloned()
+        .collect();
+    if taken.is_empty() {
+        return Ok(None);
+    }
+    if taken.len() == src.manifests.len() {
+        return Ok(Some(source.clone()));
+    }
+    let part = IndexManifest {
+        manifests: taken,
+        ..src
+    };
+    part.to_raw()
+        .map(Some)
+        .map_err(|e| MergeError::Build(e.to_string()))
+}
+
 /// Whether `a` and `b` hold the same entries (in any order) under the same media type,
 /// annotations and subject.
 fn same_content(a: &RawManifest, b: &IndexManifest) -> bool {

@@ -306,3 +306,32 @@ fn same_entries_in_another_order_is_unchanged() {
         MergeAction::Merged
     );
 }
+
+#[test]
+fn eligible_part_is_what_may_be_copied() {
+    let src = list(
+        L,
+        vec![
+            entry(1, "linux", "amd64", None, M),
+            entry(2, "linux", "arm64", Some("v8"), M),
+        ],
+    );
+    assert_eq!(
+        eligible_part(&src, None).unwrap().unwrap().bytes(),
+        src.bytes()
+    );
+    let both = ["amd64".to_string(), "arm64".to_string()];
+    assert_eq!(
+        eligible_part(&src, Some(&both)).unwrap().unwrap().bytes(),
+        src.bytes()
+    );
+    let arm = eligible_part(&src, Some(&["arm64".into()]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(digests(&arm), vec![d(2)]);
+    assert!(
+        eligible_part(&src, Some(&["s390x".into()]))
+            .unwrap()
+            .is_none()
+    );
+}

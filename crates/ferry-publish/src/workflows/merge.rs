@@ -28,7 +28,7 @@ use ferry_image::{Descriptor, Digest, Manifest, Platform, RawManifest, Target};
 use serde::Serialize;
 
 use super::WorkflowError;
-use crate::merge::{MergeAction, MergeKey, holds_all, plan_merge};
+use crate::merge::{MergeAction, MergeKey, eligible_part, holds_all, plan_merge};
 
 /// The longest confirmation window, however slow the registry answered.
 const MAX_WINDOW: Duration = Duration::from_secs(10);
@@ -355,8 +355,12 @@ pub async fn merge_write<'a, S: ImageSource, D: ImageSource + ImageDestination>(
         ))
         .into());
     }
-    if !opts.dry_run {
-        engine.copy_children(src, src_top, dest).await?;
+    // Only the images the merge may add: with --archs, the eligible ones (none at all
+    // when no source architecture is eligible, which leaves a destination untouched).
+    if !opts.dry_run
+        && let Some(part) = eligible_part(src_top, opts.archs.as_deref())?
+    {
+        engine.copy_children(src, &part, dest).await?;
     }
     write_round(dest, src_top, tag, opts, 1).await
 }
