@@ -328,7 +328,7 @@ fn source_name(source: &Reference, top: &RawManifest) -> String {
 /// A destination written: done, or a merge still to be confirmed.
 enum Written<'a> {
     Done(DestinationAction, Digest),
-    Merging(PendingMerge<'a, RegistryRepo>),
+    Merging(Box<PendingMerge<'a, RegistryRepo>>),
 }
 
 fn merge_action(a: &MergeAction) -> DestinationAction {
@@ -355,7 +355,7 @@ async fn one_destination<'a, S: ImageSource>(
             ..MergeOptions::default()
         };
         let pending = merge_write(engine, src, top, dest, tag, &opts).await?;
-        return Ok(Written::Merging(pending));
+        return Ok(Written::Merging(Box::new(pending)));
     }
     if dry_run {
         let now = dest.resolve_tag(tag).await?;
