@@ -1,12 +1,13 @@
 # ferry — the two entry points a fresh machine needs:
 #   make demo   local registries, seeded images, a push with a merge, the report
 #   make test   docs check + fmt + clippy (warnings denied) + every test against real registries
+#   make stress long races against real registries (STRESS_RUNS, default 300)
 # Each installs what it needs (apt: docker-registry, skopeo, apache2-utils, openssl).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench
+.PHONY: demo test tools lint unit build bench stress
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -33,3 +34,9 @@ test: lint
 
 bench: build
 	@bash bench/run.sh
+
+# Eight `ferry merge` processes into one tag, STRESS_RUNS times over (docs/reliability.md).
+STRESS_RUNS ?= 300
+stress: tools
+	FERRY_MERGE_RACE_ROUNDS=$(STRESS_RUNS) $(CARGO) test -p ferry-cli --test workflows --locked \
+		merges_from_several_processes_keep_every_platform -- --exact --nocapture

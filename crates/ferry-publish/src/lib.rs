@@ -40,7 +40,9 @@ pub use settings::{
 pub use shard::{MAX_SHARDS, Shard, ShardError, ShardLoad, shard_loads, shard_of, shard_plan};
 pub use sources::{LenientItem, LoadError, load_items, load_items_lenient, source_hosts};
 pub use workflows::WorkflowError;
-pub use workflows::merge::{MergeOptions, MergeOutcome, merge, merge_onto};
+pub use workflows::merge::{
+    MergeOptions, MergeOutcome, PendingMerge, merge, merge_onto, merge_write,
+};
 pub use workflows::push::{
     DestinationAction, DestinationReport, ItemReport, PushOptions, PushReport, execute_plan,
 };

@@ -11,7 +11,8 @@
 //!   Top-level fields and media type come from the source.
 //! - With eligible architectures (`--archs`, the tag workflow's variant): the source entries
 //!   whose architecture is eligible, then the destination entries whose architecture was
-//!   not added.
+//!   not added. When no source architecture is eligible, a destination is left as it is
+//!   (`Unchanged`, with a note saying why); with no destination that is an error.
 //! - Nothing missing, or no destination: the result is exactly the source list (same bytes,
 //!   same digest). A destination holding a single image is overwritten (with a warning).
 //! - Same inputs, same bytes; a result equal to what the tag holds is not written.
@@ -70,6 +71,9 @@ pub struct MergePlan {
     pub kept_from_destination: Vec<Descriptor>,
     /// Source entries left out because their architecture was not eligible.
     pub not_eligible: Vec<Descriptor>,
+    /// Why the plan is what it is, when that is not obvious (for reports): say, no source
+    /// architecture is eligible and the destination keeps what it has.
+    pub note: Option<String>,
 }
 
 /// Errors of the merger.
@@ -144,9 +148,26 @@ pub fn plan_merge(
         have.dedup();
         let mut want: Vec<String> = set.iter().cloned().collect();
         want.sort();
-        return Err(MergeError::NothingEligible {
-            have: have.join(","),
-            eligible: want.join(","),
+        let (have, eligible) = (have.join(","), want.join(","));
+        // Nothing of the source is to be added: a destination keeps what it has (the tag
+        // workflow relies on this being a no-op); without one there is nothing to write.
+        let Some(dest) = destination else {
+            return Err(MergeError::NothingEligible { have, eligible });
+        };
+        let kept = match dest.parse() {
+            Ok(Manifest::Index(i)) => i.manifests,
+            _ => Vec::new(),
+        };
+        return Ok(MergePlan {
+            action: MergeAction::Unchanged,
+            result: dest.clone(),
+            from_source: Vec::new(),
+            kept_from_destination: kept,
+            not_eligible: src.manifests.clone(),
+            note: Some(format!(
+                "none of the source's architectures ({have}) is among the eligible ones \
+                 ({eligible}): the destination keeps what it has"
+            )),
         });
     }
     let dest_index = match destination.map(|d| (d, d.parse())) {
@@ -209,7 +230,46 @@ pub fn plan_merge(
         from_source: taken,
         kept_from_destination: kept,
         not_eligible,
+        note: None,
     })
+}
+
+/// The part of `source` (a list) whose images a merge with these eligible architectures
+/// may add: the whole list without `eligible`, a list of the eligible entries, or `None`
+/// when no entry is eligible. The executor copies only these images.
+pub fn eligible_part(
+    source: &RawManifest,
+    eligible: Option<&[String]>,
+) -> Result<Option<RawManifest>, MergeError> {
+    let Some(eligible) = eligible else {
+        return Ok(Some(source.clone()));
+    };
+    let Ok(Manifest::Index(src)) = source.parse() else {
+        return Err(MergeError::SourceNotList(source.digest().to_string()));
+    };
+    let set: HashSet<String> = eligible
+        .iter()
+        .map(|x| ferry_image::Platform::new("linux", x, None).arch_key())
+        .collect();
+    let taken: Vec<Descriptor> = src
+        .manifests
+        .iter()
+        .filter(|d| arch_of(d).is_some_and(|a| set.contains(&a)))
+        .cloned()
+        .collect();
+    if taken.is_empty() {
+        return Ok(None);
+    }
+    if taken.len() == src.manifests.len() {
+        return Ok(Some(source.clone()));
+    }
+    let part = IndexManifest {
+        manifests: taken,
+        ..src
+    };
+    part.to_raw()
+        .map(Some)
+        .map_err(|e| MergeError::Build(e.to_string()))
 }
 
 /// Whether `a` and `b` hold the same entries (in any order) under the same media type,

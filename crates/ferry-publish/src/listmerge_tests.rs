@@ -250,6 +250,35 @@ fn errors() {
 }
 
 #[test]
+fn nothing_eligible_onto_a_destination_keeps_it() {
+    let src = list(L, vec![entry(1, "linux", "amd64", None, M)]);
+    let dest = list(
+        L,
+        vec![
+            entry(5, "linux", "arm64", None, M),
+            entry(6, "linux", "s390x", None, M),
+        ],
+    );
+    let p = plan_merge(
+        &src,
+        Some(&dest),
+        MergeKey::Platform,
+        Some(&["arm64".into()]),
+    )
+    .unwrap();
+    assert_eq!(p.action, MergeAction::Unchanged);
+    assert_eq!(p.result.bytes(), dest.bytes());
+    assert!(p.from_source.is_empty());
+    assert_eq!(p.kept_from_destination.len(), 2);
+    assert_eq!(p.not_eligible.len(), 1);
+    let note = p.note.unwrap();
+    assert!(
+        note.contains("amd64") && note.contains("arm64") && note.contains("keeps"),
+        "{note}"
+    );
+}
+
+#[test]
 fn same_entries_in_another_order_is_unchanged() {
     let src = list(L, vec![entry(1, "linux", "amd64", None, M)]);
     let dest = list(
@@ -275,5 +304,34 @@ fn same_entries_in_another_order_is_unchanged() {
             .unwrap()
             .action,
         MergeAction::Merged
+    );
+}
+
+#[test]
+fn eligible_part_is_what_may_be_copied() {
+    let src = list(
+        L,
+        vec![
+            entry(1, "linux", "amd64", None, M),
+            entry(2, "linux", "arm64", Some("v8"), M),
+        ],
+    );
+    assert_eq!(
+        eligible_part(&src, None).unwrap().unwrap().bytes(),
+        src.bytes()
+    );
+    let both = ["amd64".to_string(), "arm64".to_string()];
+    assert_eq!(
+        eligible_part(&src, Some(&both)).unwrap().unwrap().bytes(),
+        src.bytes()
+    );
+    let arm = eligible_part(&src, Some(&["arm64".into()]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(digests(&arm), vec![d(2)]);
+    assert!(
+        eligible_part(&src, Some(&["s390x".into()]))
+            .unwrap()
+            .is_none()
     );
 }

@@ -7,12 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::{client_for, repo};
-use ferry_copy::{CopyEngine, CopyOptions, ImageDestination};
+use ferry_copy::{CopyEngine, CopyOptions, ImageDestination, ImageSource};
 use ferry_image::{Manifest, RawManifest, Reference, Target};
 use ferry_items::{PushItem, PushItemState, SourceUrl, read_items_yaml};
 use ferry_publish::{
     DestinationAction, MergeAction, MergeOptions, PushOptions, PushReport, Retry, TargetSettings,
-    execute_plan, load_registry_source, merge, plan_push, tag, untag,
+    WorkflowError, execute_plan, load_registry_source, merge, merge_write, plan_push, tag, untag,
 };
 use ferry_testkit::images::{self, Format, ImageSpec};
 use ferry_testkit::{Registry, skopeo};
@@ -369,4 +369,70 @@ async fn concurrent_merges_keep_every_platform() {
     .await
     .unwrap();
     assert_eq!(again.action, MergeAction::Unchanged);
+}
+
+/// A writer that read the tag before this merge wrote puts back the list it read: the
+/// confirmation sees this merge's platform gone and merges again. The same holds when the
+/// merge found its platform already merged in by another writer (`unchanged`): issue 11's
+/// lost platforms came from that path returning without any confirmation.
+#[tokio::test]
+async fn a_list_replaced_before_confirmation_is_merged_again() {
+    let reg = Registry::plain();
+    let src_idx = images::multi_arch(&["amd64"], 130, Format::Docker);
+    images::push_index(&reg, "b/amd64", Some("1"), &src_idx);
+    let old_idx = images::multi_arch(&["s390x"], 131, Format::Docker);
+    images::push_index(&reg, "final/app", Some("latest"), &old_idx);
+    let old = RawManifest::new(old_idx.manifest.clone(), None).unwrap();
+    let c = client_for(&[&reg]);
+    let src = repo(&c, &reg, "b/amd64");
+    let dest = repo(&c, &reg, "final/app");
+    let top = src.manifest(&Target::Tag("1".into())).await.unwrap();
+    let engine = CopyEngine::new(CopyOptions::default());
+    let opts = MergeOptions {
+        settle: Duration::from_millis(50),
+        ..MergeOptions::default()
+    };
+    let latest = Target::Tag("latest".into());
+    let stale_write = || dest.put_manifest(&old, &latest);
+
+    // Written, then replaced by the stale list before the confirmation.
+    let pending = merge_write(&engine, &src, &top, &dest, "latest", &opts)
+        .await
+        .unwrap();
+    assert_eq!(pending.outcome().action, MergeAction::Merged);
+    stale_write().await.unwrap();
+    let out = pending.confirm().await.unwrap();
+    assert_eq!(out.rounds, 2, "{out:?}");
+    let mut got = archs_of(&skopeo::inspect_raw(&reg, "final/app:latest"));
+    got.sort();
+    assert_eq!(got, vec!["amd64", "s390x"]);
+
+    // Already there (unchanged), then replaced: merged again too.
+    let pending = merge_write(&engine, &src, &top, &dest, "latest", &opts)
+        .await
+        .unwrap();
+    assert_eq!(pending.outcome().action, MergeAction::Unchanged);
+    stale_write().await.unwrap();
+    let out = pending.confirm().await.unwrap();
+    assert_eq!((out.action, out.rounds), (MergeAction::Merged, 2));
+    let mut got = archs_of(&skopeo::inspect_raw(&reg, "final/app:latest"));
+    got.sort();
+    assert_eq!(got, vec!["amd64", "s390x"]);
+
+    // Out of rounds: the merge fails and names the platform it could not confirm.
+    let one = MergeOptions {
+        max_rounds: 1,
+        ..opts.clone()
+    };
+    stale_write().await.unwrap();
+    let pending = merge_write(&engine, &src, &top, &dest, "latest", &one)
+        .await
+        .unwrap();
+    stale_write().await.unwrap();
+    let e = pending.confirm().await.unwrap_err();
+    assert!(matches!(e, WorkflowError::Contended { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "could not confirm linux/amd64 in latest after 1 attempts: concurrent writers"
+    );
 }

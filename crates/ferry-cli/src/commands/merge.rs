@@ -80,6 +80,7 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
                 "platforms": outcome.platforms,
                 "keptFromDestination": outcome.kept_from_destination,
                 "rounds": outcome.rounds,
+                "note": outcome.note,
                 "stats": engine.stats(),
             }),
         )?,
@@ -94,6 +95,9 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
                     "kept {} platform(s) only the destination had",
                     outcome.kept_from_destination
                 );
+            }
+            if let Some(note) = &outcome.note {
+                println!("{note}");
             }
         }
     }

@@ -33,15 +33,16 @@ pub enum WorkflowError {
     /// A request the workflow cannot carry out (bad input: nothing was written).
     #[error("{0}")]
     Invalid(String),
-    /// Concurrent writers kept replacing the tag.
-    #[error(
-        "{tag}: still missing this merge's platforms after {rounds} rounds of concurrent updates"
-    )]
+    /// Concurrent writers kept replacing the tag: this merge could not confirm that the
+    /// tag holds its platforms.
+    #[error("could not confirm {missing} in {tag} after {rounds} attempts: concurrent writers")]
     Contended {
         /// The destination tag.
         tag: String,
-        /// Rounds tried.
+        /// Merge rounds tried.
         rounds: u32,
+        /// The platforms not confirmed (comma-separated).
+        missing: String,
     },
 }
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use ferry_copy::{CachedSource, CopyEngine, ImageDestination, ImageSource, RegistryRepo};
 use ferry_image::{Digest, RawManifest, Reference};
 use ferry_registry::Client;
-use futures_util::StreamExt;
 use futures_util::future::join_all;
 use serde::Serialize;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::WorkflowError;
-use super::merge::{MergeOptions, merge_onto};
+use super::merge::{MergeOptions, PendingMerge, merge_write};
 use super::retry::Retry;
 use crate::listmerge::MergeAction;
 use crate::plan::{GroupKind, PushGroup, PushPlan, Rejection};
@@ -114,7 +114,8 @@ pub struct PushOptions {
     pub dry_run: bool,
     /// Retries per destination.
     pub retry: Retry,
-    /// Groups pushed at once.
+    /// Groups pushed at once. A group holds its slot while it reads and writes, not while
+    /// its merges wait for confirmation: those waits overlap across all groups.
     pub groups_at_once: usize,
 }
 
@@ -133,19 +134,20 @@ pub async fn execute_plan(
     plan: &PushPlan,
     opts: &PushOptions,
 ) -> PushReport {
+    let slots = Semaphore::new(opts.groups_at_once.max(1));
     let results: Vec<(usize, GroupResult)> =
-        futures_util::stream::iter(plan.groups.iter().enumerate())
-            .map(|(i, g)| async move {
+        join_all(plan.groups.iter().enumerate().map(|(i, g)| {
+            let slots = &slots;
+            async move {
+                // The semaphore is never closed: a permit always comes.
+                let slot = slots.acquire().await.ok();
                 (
                     i,
-                    push_group(engine, src_client, dest_client, g, opts).await,
+                    push_group(engine, src_client, dest_client, g, opts, slot).await,
                 )
-            })
-            .buffer_unordered(opts.groups_at_once.max(1))
-            .collect()
-            .await;
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
+            }
+        }))
+        .await;
 
     let mut item_reports: Vec<ItemReport> = items
         .iter()
@@ -225,6 +227,7 @@ async fn push_group(
     dest_client: &Client,
     group: &PushGroup,
     opts: &PushOptions,
+    slot: Option<SemaphorePermit<'_>>,
 ) -> GroupResult {
     let src = CachedSource::new(RegistryRepo::new(
         src_client.repository(group.source.registry(), group.source.repository()),
@@ -263,20 +266,27 @@ async fn push_group(
     };
     let merge = multi && group.multiarch == MultiArch::Merge;
     let src = Arc::new(src);
-    let reports = join_all(group.destinations.iter().map(|d| {
-        let src = src.clone();
-        let top = &top;
-        async move {
-            let dest = RegistryRepo::new(
+    let dests: Vec<RegistryRepo> = group
+        .destinations
+        .iter()
+        .map(|d| {
+            RegistryRepo::new(
                 dest_client
                     .repository(d.registry(), d.repository())
                     .for_push(),
-            );
-            let (result, attempts) = match d.tag() {
+            )
+        })
+        .collect();
+    // Writes hold the group's slot; confirmations of merges do not.
+    let written = join_all(group.destinations.iter().zip(&dests).map(|(d, dest)| {
+        let src = src.clone();
+        let top = &top;
+        async move {
+            match d.tag() {
                 Some(tag) => {
                     opts.retry
                         .run(|_| {
-                            one_destination(engine, &*src, top, &dest, tag, merge, opts.dry_run)
+                            one_destination(engine, &*src, top, dest, tag, merge, opts.dry_run)
                         })
                         .await
                 }
@@ -286,21 +296,38 @@ async fn push_group(
                     ))),
                     0,
                 ),
-            };
-            let (action, digest, error) = match result {
-                Ok((a, dg)) => (a, Some(dg), None),
-                Err(e) => (DestinationAction::Failed, None, Some(e.to_string())),
-            };
-            DestinationReport {
-                destination: d.to_string(),
-                source: source_name(&group.source, top),
-                action,
-                digest,
-                attempts,
-                error,
             }
         }
     }))
+    .await;
+    drop(slot);
+    let reports = join_all(group.destinations.iter().zip(written).map(
+        |(d, (result, attempts))| {
+            let top = &top;
+            async move {
+                let result = match result {
+                    Ok(Written::Done(a, dg)) => Ok((a, dg)),
+                    Ok(Written::Merging(pending)) => pending
+                        .confirm()
+                        .await
+                        .map(|out| (merge_action(&out.action), out.digest)),
+                    Err(e) => Err(e),
+                };
+                let (action, digest, error) = match result {
+                    Ok((a, dg)) => (a, Some(dg), None),
+                    Err(e) => (DestinationAction::Failed, None, Some(e.to_string())),
+                };
+                DestinationReport {
+                    destination: d.to_string(),
+                    source: source_name(&group.source, top),
+                    action,
+                    digest,
+                    attempts,
+                    error,
+                }
+            }
+        },
+    ))
     .await;
     GroupResult {
         source_missing: None,
@@ -315,28 +342,37 @@ fn source_name(source: &Reference, top: &RawManifest) -> String {
         .to_string()
 }
 
-async fn one_destination<S: ImageSource>(
+/// A destination written: done, or a merge still to be confirmed.
+enum Written<'a> {
+    Done(DestinationAction, Digest),
+    Merging(Box<PendingMerge<'a, RegistryRepo>>),
+}
+
+fn merge_action(a: &MergeAction) -> DestinationAction {
+    match a {
+        MergeAction::Unchanged => DestinationAction::Unchanged,
+        MergeAction::CopySource => DestinationAction::Copied,
+        MergeAction::Merged => DestinationAction::Merged,
+        MergeAction::OverwriteImage => DestinationAction::Overwritten,
+    }
+}
+
+async fn one_destination<'a, S: ImageSource>(
     engine: &CopyEngine,
     src: &S,
     top: &RawManifest,
-    dest: &RegistryRepo,
+    dest: &'a RegistryRepo,
     tag: &str,
     merge: bool,
     dry_run: bool,
-) -> Result<(DestinationAction, Digest), WorkflowError> {
+) -> Result<Written<'a>, WorkflowError> {
     if merge {
         let opts = MergeOptions {
             dry_run,
             ..MergeOptions::default()
         };
-        let out = merge_onto(engine, src, top, dest, tag, &opts).await?;
-        let action = match out.action {
-            MergeAction::Unchanged => DestinationAction::Unchanged,
-            MergeAction::CopySource => DestinationAction::Copied,
-            MergeAction::Merged => DestinationAction::Merged,
-            MergeAction::OverwriteImage => DestinationAction::Overwritten,
-        };
-        return Ok((action, out.digest));
+        let pending = merge_write(engine, src, top, dest, tag, &opts).await?;
+        return Ok(Written::Merging(Box::new(pending)));
     }
     if dry_run {
         let now = dest.resolve_tag(tag).await?;
@@ -345,7 +381,7 @@ async fn one_destination<S: ImageSource>(
         } else {
             DestinationAction::Copied
         };
-        return Ok((action, top.digest().clone()));
+        return Ok(Written::Done(action, top.digest().clone()));
     }
     let out = engine.copy_top(src, top.clone(), dest, Some(tag)).await?;
     let action = if out.changed {
@@ -353,5 +389,5 @@ async fn one_destination<S: ImageSource>(
     } else {
         DestinationAction::Unchanged
     };
-    Ok((action, out.digest))
+    Ok(Written::Done(action, out.digest))
 }

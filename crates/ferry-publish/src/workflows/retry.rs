@@ -81,6 +81,7 @@ mod tests {
                 Err::<(), _>(WorkflowError::Contended {
                     tag: "t".into(),
                     rounds: 1,
+                    missing: "linux/amd64".into(),
                 })
             })
             .await;
@@ -97,6 +98,7 @@ mod tests {
                     Err(WorkflowError::Contended {
                         tag: "t".into(),
                         rounds: 1,
+                        missing: "linux/amd64".into(),
                     })
                 } else {
                     Ok(k)
