@@ -1,6 +1,6 @@
 //! The client, its configuration and repository handles.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
