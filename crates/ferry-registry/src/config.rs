@@ -137,7 +137,6 @@ impl ClientConfig {
         self.user_agent = Some(agent.into());
         self
     }
-
 }
 
 #[cfg(test)]
