@@ -7,7 +7,8 @@
 #   ROUNDS=5 SHARDS="1 2 4 8" bench/shards.sh
 #
 # Knobs: ROUNDS (default 3), SHARDS (default "1 2 4"), IMAGES (default 48), SKIP_BUILD=1,
-# KEEP=1 (keep the work dir), WORK (default a fresh /tmp/ferry-shards.*).
+# PROFILE (release, the default, or debug: the binaries of target/PROFILE), KEEP=1 (keep
+# the work dir), WORK (default a fresh /tmp/ferry-shards.*).
 # Every run pushes into a fresh namespace and is checked: every destination tag must hold
 # its source digest, and no tag may be written by two shards (registry log, User-Agent).
 set -uo pipefail
@@ -17,8 +18,9 @@ ROUNDS=${ROUNDS:-3}
 SHARDS=${SHARDS:-"1 2 4"}
 IMAGES=${IMAGES:-48}
 SKIP_BUILD=${SKIP_BUILD:-0}
-FERRY=$ROOT/target/release/ferry
-LAB=$ROOT/target/release/ferry-lab
+PROFILE=${PROFILE:-release}
+FERRY=$ROOT/target/$PROFILE/ferry
+LAB=$ROOT/target/$PROFILE/ferry-lab
 WORK=${WORK:-$(mktemp -d /tmp/ferry-shards.XXXXXX)}
 
 log() { printf '[shards %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -29,7 +31,9 @@ die() {
 
 cd "$ROOT" || die "cannot cd to $ROOT"
 if [ "$SKIP_BUILD" != 1 ]; then
-    cargo build --release -p ferry-cli -p ferry-testkit >&2 || die "cargo build failed"
+    flag=--release
+    [ "$PROFILE" = release ] || flag=
+    cargo build $flag -p ferry-cli -p ferry-testkit >&2 || die "cargo build failed"
 fi
 bash "$ROOT/scripts/ensure-tools.sh" || die "scripts/ensure-tools.sh failed"
 
@@ -92,7 +96,7 @@ for round in $(seq "$ROUNDS"); do
         start=$(date +%s.%N)
         pids=()
         for i in $(seq 0 $((n - 1))); do
-            "$FERRY" -q --tls-verify=false push --shard "$i/$n" --target "$WORK/target-$ns.yaml" \
+            "$FERRY" push -q --tls-verify=false --shard "$i/$n" --target "$WORK/target-$ns.yaml" \
                 -o json "$WORK/items.yaml" >"$WORK/report-$ns-$i.json" 2>"$WORK/err-$ns-$i.txt" &
             pids+=($!)
         done
@@ -100,14 +104,14 @@ for round in $(seq "$ROUNDS"); do
         end=$(date +%s.%N)
         wall=$(python3 -c "print(round($end - $start, 3))")
         reqs=$("$LAB" count --log "$DST_LOG" --since-line "$mark" --method '*')
-        "$FERRY" report merge --shards "$n" -o json "$WORK"/report-"$ns"-*.json >"$WORK/merged-$ns.json" ||
+        "$FERRY" report merge -o json --shards "$n" "$WORK"/report-"$ns"-*.json >"$WORK/merged-$ns.json" ||
             die "report merge of $ns failed"
         # Every tag holds its source digest.
         while read -r ref digest; do
             repo=${ref%:*}
             name=${repo##*/}
             for tag in 1.0 latest; do
-                got=$("$FERRY" -q --tls-verify=false digest "$DST/$ns/product/$name:$tag") ||
+                got=$("$FERRY" digest -q --tls-verify=false "$DST/$ns/product/$name:$tag") ||
                     die "$DST/$ns/product/$name:$tag missing"
                 [ "$got" = "$digest" ] || die "$ns/product/$name:$tag is $got, expected $digest"
             done

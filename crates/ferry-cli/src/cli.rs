@@ -290,15 +290,27 @@ pub enum Command {
     #[command(after_help = "Examples:
   ferry push --target quay.yaml items.yaml
   ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'
-  ferry push -o json --target quay.yaml items.yaml > report.json
+  ferry push --plan-shards 4 -o json --target quay.yaml items.yaml
+  ferry push --shard 1/4 --report shard-1.json --target quay.yaml items.yaml
 
-Exit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written).")]
+Exit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written).
+A sharded push (--shard INDEX/COUNT) writes only the destination repositories its shard owns
+(a stable hash of the repository name): COUNT such processes do what one push does; combine
+their reports with `ferry report merge`.")]
     Push {
         #[command(flatten)]
         args: crate::commands::push::PushArgs,
         #[command(flatten)]
         access: PushAccess,
     },
+    /// Work with push reports (combine the reports of a sharded push)
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ferry report merge shard-0.json shard-1.json shard-2.json
+  ferry report merge --shards 4 -o json reports/*.json > push.json"
+    )]
+    Report(crate::commands::report::ReportCommand),
     /// Print a shell completion script for ferry
     #[command(after_help = r#"Examples:
   ferry completion bash > ~/.local/share/bash-completion/completions/ferry

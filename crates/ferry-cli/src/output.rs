@@ -114,3 +114,36 @@ pub fn push_report(r: &PushReport) {
     }
     eprintln!("{}", summary(&r.stats));
 }
+
+/// `ferry push --plan-shards`: one line per shard, or the list as JSON/YAML.
+pub fn shard_loads(
+    format: crate::cli::Output,
+    loads: &[ferry_publish::ShardLoad],
+) -> anyhow::Result<()> {
+    match format {
+        crate::cli::Output::Json | crate::cli::Output::Yaml => structured(format, &loads),
+        crate::cli::Output::Text => {
+            println!("shard      repositories  destinations  groups  bytes");
+            for l in loads {
+                println!(
+                    "{:<9}  {:>12}  {:>12}  {:>6}  {}",
+                    l.shard, l.repositories, l.destinations, l.groups, l.bytes
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` (through a temporary file renamed over it).
+pub fn write_json_file(
+    path: &std::path::Path,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}

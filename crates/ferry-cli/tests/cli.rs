@@ -23,6 +23,7 @@ const COMMANDS: &[(&str, &[&str], &[&str])] = &[
     ("untag", &["r.io/a:1"], ONE),
     ("items", &["file:items.yaml"], ONE),
     ("push", &["--target", "t.yaml", "items.yaml"], PUSH),
+    ("report", &["merge", "r.json"], &[]),
     ("completion", &["bash"], &[]),
     ("man", &[], &[]),
 ];

@@ -69,7 +69,7 @@ impl Stats {
 }
 
 /// The counters of a run, for the summary (text or JSON).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StatsSnapshot {
     /// Images (tags) whose destination changed.
     pub images_copied: u64,
@@ -87,4 +87,20 @@ pub struct StatsSnapshot {
     pub blobs_mounted: u64,
     /// Bytes of blobs uploaded.
     pub bytes_copied: u64,
+}
+
+impl StatsSnapshot {
+    /// The counters of two runs together (shards of one push).
+    pub fn add(&self, other: &StatsSnapshot) -> StatsSnapshot {
+        StatsSnapshot {
+            images_copied: self.images_copied + other.images_copied,
+            images_unchanged: self.images_unchanged + other.images_unchanged,
+            manifests_written: self.manifests_written + other.manifests_written,
+            manifests_present: self.manifests_present + other.manifests_present,
+            blobs_copied: self.blobs_copied + other.blobs_copied,
+            blobs_skipped: self.blobs_skipped + other.blobs_skipped,
+            blobs_mounted: self.blobs_mounted + other.blobs_mounted,
+            bytes_copied: self.bytes_copied + other.bytes_copied,
+        }
+    }
 }

@@ -25,6 +25,7 @@ mod listmerge;
 mod plan;
 mod publish;
 mod registry_source;
+mod report_merge;
 mod settings;
 mod shard;
 mod sources;
@@ -32,8 +33,9 @@ mod workflows;
 
 pub use listmerge::{MergeAction, MergeError, MergeKey, MergePlan, holds_all, plan_merge};
 pub use plan::{GroupKind, PushGroup, PushPlan, Rejected, Rejection, destinations, plan_push};
-pub use publish::{PublishError, PublishOptions, publish};
+pub use publish::{PublishError, PublishOptions, plan_shards, publish};
 pub use registry_source::{RegistrySourceError, load_registry_source};
+pub use report_merge::{ReportMergeError, merge_shard_reports};
 pub use settings::{
     CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
 };

@@ -46,7 +46,7 @@ pub struct PushGroup {
 }
 
 /// Why an item is not pushed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "reason", rename_all = "kebab-case")]
 pub enum Rejection {
     /// The item is invalid (or cannot be planned): reported INVALID, never pushed.

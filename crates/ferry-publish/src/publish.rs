@@ -9,9 +9,12 @@ use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
 
 use crate::plan::{Rejected, Rejection, plan_push};
 use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
+use crate::shard::{Shard, ShardError, ShardLoad, shard_loads, shard_plan};
 use crate::sources::{LoadError, load_items_lenient, source_hosts};
 use crate::workflows::push::{ItemReport, PushOptions, PushReport, execute_plan};
 use crate::workflows::retry::Retry;
+use ferry_image::{Manifest, Reference, Target};
+use futures_util::StreamExt;
 
 /// How [`publish`] runs.
 #[derive(Clone, Default)]
@@ -29,6 +32,8 @@ pub struct PublishOptions {
     pub jobs_per_registry: Option<usize>,
     /// Where transfer progress goes (`None`: nowhere).
     pub progress: Option<Arc<dyn Progress>>,
+    /// Carry out only this shard of the push (destinations whose repository it owns).
+    pub shard: Option<Shard>,
 }
 
 impl std::fmt::Debug for PublishOptions {
@@ -39,6 +44,7 @@ impl std::fmt::Debug for PublishOptions {
             .field("skip_unsupported", &self.skip_unsupported)
             .field("client", &self.client)
             .field("jobs_per_registry", &self.jobs_per_registry)
+            .field("shard", &self.shard)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +69,12 @@ pub enum PublishError {
         list(.0)
     )]
     Unsupported(Vec<Rejected>),
+    /// A shard count out of range.
+    #[error(transparent)]
+    Shard(ShardError),
+    /// A source manifest that cannot be parsed (sizing shards).
+    #[error("source manifest: {0}")]
+    Manifest(String),
     /// `strict` and some items are invalid: `NAME: REASON` each.
     #[error("--strict: {} invalid item(s), nothing pushed: {}", .0.len(), .0.join("; "))]
     Strict(Vec<String>),
@@ -86,7 +98,8 @@ impl PublishError {
             | PublishError::Strict(_) => true,
             // A push-items file that cannot be read is as bad as one that cannot be parsed.
             PublishError::Source(e) => matches!(e, LoadError::File(_)),
-            PublishError::Client(_) => false,
+            PublishError::Shard(_) => true,
+            PublishError::Client(_) | PublishError::Manifest(_) => false,
         }
     }
 }
@@ -104,19 +117,20 @@ fn credentials(
     }
 }
 
-/// Pushes the items of `sources` to the registry of `settings`, merging multi-arch lists
-/// as the settings say, and reports every item and destination.
-///
-/// Nothing is written when an `Err` comes back. An `Ok` report can still hold failed
-/// items and destinations: [`PushReport::success`] says whether everything was pushed.
-/// Items that cannot be read or planned are reported INVALID (or refuse the whole push
-/// with `strict`).
-pub async fn publish(
+/// What a push reads before it plans: the items (and the entries that could not be read),
+/// with the source client that read them and its configuration.
+struct ReadItems {
+    src_config: ClientConfig,
+    src_client: Client,
+    items: Vec<PushItem>,
+    unreadable: Vec<ItemReport>,
+}
+
+async fn read_items(
     settings: &TargetSettings,
     sources: &[SourceUrl],
     options: &PublishOptions,
-) -> Result<PushReport, PublishError> {
-    let dest_creds = credentials(&settings.dest_credentials, "dest_credentials")?;
+) -> Result<ReadItems, PublishError> {
     let src_creds = credentials(&settings.source_credentials, "source_credentials")?;
 
     // Sources are read with the source credentials; the destination with its own.
@@ -137,7 +151,8 @@ pub async fn publish(
             Ok(item) => items.push(item),
             Err((name, reason)) => unreadable.push(ItemReport {
                 name,
-                kind: "unknown",
+                kind: "unknown".into(),
+                elsewhere: false,
                 arch: None,
                 state: PushItemState::Invalid,
                 destinations: Vec::new(),
@@ -146,7 +161,38 @@ pub async fn publish(
             }),
         }
     }
+    Ok(ReadItems {
+        src_config,
+        src_client,
+        items,
+        unreadable,
+    })
+}
+
+/// Pushes the items of `sources` to the registry of `settings`, merging multi-arch lists
+/// as the settings say, and reports every item and destination.
+///
+/// Nothing is written when an `Err` comes back. An `Ok` report can still hold failed
+/// items and destinations: [`PushReport::success`] says whether everything was pushed.
+/// Items that cannot be read or planned are reported INVALID (or refuse the whole push
+/// with `strict`).
+pub async fn publish(
+    settings: &TargetSettings,
+    sources: &[SourceUrl],
+    options: &PublishOptions,
+) -> Result<PushReport, PublishError> {
+    let dest_creds = credentials(&settings.dest_credentials, "dest_credentials")?;
+    let ReadItems {
+        src_config,
+        src_client,
+        items,
+        unreadable,
+    } = read_items(settings, sources, options).await?;
     let plan = plan_push(&items, settings, options.skip_unsupported);
+    let plan = match options.shard {
+        Some(shard) => shard_plan(&plan, shard),
+        None => plan,
+    };
     let unsupported: Vec<Rejected> = plan.unsupported().cloned().collect();
     if !unsupported.is_empty() {
         return Err(PublishError::Unsupported(unsupported));
@@ -190,5 +236,71 @@ pub async fn publish(
     };
     let mut report = execute_plan(&engine, &src_client, &dest_client, &items, &plan, &opts).await;
     report.items.extend(unreadable);
+    if let Some(shard) = options.shard {
+        report.shard = Some(shard.to_string());
+        for item in &mut report.items {
+            // Planned, not rejected, and no destination here: another shard's work.
+            item.elsewhere = item.rejection.is_none()
+                && item.destinations.is_empty()
+                && item.state == PushItemState::Pending;
+        }
+    }
     Ok(report)
+}
+
+/// How a push of the items of `sources` would split into `count` shards: per shard, the
+/// destination repositories, tags, source groups and bytes (each group's image size, read
+/// from the source registry, once per destination repository). Writes nothing.
+pub async fn plan_shards(
+    settings: &TargetSettings,
+    sources: &[SourceUrl],
+    options: &PublishOptions,
+    count: u32,
+) -> Result<Vec<ShardLoad>, PublishError> {
+    Shard::new(0, count).map_err(PublishError::Shard)?;
+    let read = read_items(settings, sources, options).await?;
+    let plan = plan_push(&read.items, settings, options.skip_unsupported);
+    let sizes: Vec<u64> = futures_util::stream::iter(plan.groups.iter())
+        .map(|g| image_size(&read.src_client, &g.source))
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    shard_loads(&plan, count, |i| sizes[i]).map_err(PublishError::Shard)
+}
+
+/// The bytes of the image at `source`: its manifests, configs and layers, every platform.
+async fn image_size(client: &Client, source: &Reference) -> Result<u64, PublishError> {
+    let repo = client.repository(source.registry(), source.repository());
+    let target = source.target();
+    let top = repo
+        .get_manifest(&target)
+        .await
+        .map_err(PublishError::Client)?;
+    let mut size = top.size();
+    let parsed = top
+        .parse()
+        .map_err(|e| PublishError::Manifest(e.to_string()))?;
+    let mut images = Vec::new();
+    match &parsed {
+        Manifest::Index(index) => {
+            for child in &index.manifests {
+                let raw = repo
+                    .get_manifest(&Target::Digest(child.digest.clone()))
+                    .await
+                    .map_err(PublishError::Client)?;
+                size += raw.size();
+                images.push(
+                    raw.parse()
+                        .map_err(|e| PublishError::Manifest(e.to_string()))?,
+                );
+            }
+        }
+        _ => images.push(parsed),
+    }
+    for image in &images {
+        size += image.blobs().iter().map(|b| b.size).sum::<u64>();
+    }
+    Ok(size)
 }

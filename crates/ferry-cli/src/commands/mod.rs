@@ -7,6 +7,7 @@ pub mod login;
 pub mod merge;
 pub mod meta;
 pub mod push;
+pub mod report;
 pub mod simple;
 pub mod sync;
 pub mod tag;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             args.creds.apply(g);
             push::run(with(g, &access), args).await
         }
+        Command::Report(c) => report::run(g, c),
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use ferry_publish::{PublishOptions, TargetSettings, publish};
+use ferry_publish::{PublishOptions, Shard, TargetSettings, plan_shards, publish};
 
 use crate::cli::{Global, Output};
 use crate::commands::items::parse_sources;
@@ -29,6 +29,17 @@ pub struct PushArgs {
     /// Skip items ferry cannot push (operator manifests) instead of refusing the push
     #[arg(long)]
     pub skip_unsupported: bool,
+    /// Carry out only shard INDEX of COUNT (0-based): the destinations whose repository it
+    /// owns; COUNT processes together do what one push does
+    #[arg(long, value_name = "INDEX/COUNT", conflicts_with = "plan_shards")]
+    pub shard: Option<Shard>,
+    /// Print how the push would split into COUNT shards (destinations and bytes of each);
+    /// writes nothing
+    #[arg(long, value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub plan_shards: Option<u32>,
+    /// Also write the report as JSON to FILE (for `ferry report merge`)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Sources of push items (file:PATH, a .yaml/.json path, registry:?image=...)
     #[arg(required = true)]
     pub sources: Vec<String>,
@@ -42,23 +53,43 @@ pub struct PushArgs {
 pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     let settings = TargetSettings::load(&a.target).map_err(usage)?;
     let sources = parse_sources(&a.sources)?;
+    let mut client = client_config(g)?;
+    if let Some(shard) = a.shard {
+        // The shard is in the User-Agent: registry logs tell the shards apart.
+        client = client.with_user_agent(format!(
+            "ferry/{} (shard {shard})",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
     let options = PublishOptions {
         dry_run: a.dry_run,
         strict: a.strict,
         skip_unsupported: a.skip_unsupported,
-        client: client_config(g)?,
+        client,
+        shard: a.shard,
         jobs_per_registry: g.jobs_per_registry.map(usize::from),
         progress: Some(crate::progress::for_run(
             g.quiet || g.output != Output::Text,
         )),
     };
-    let report = publish(&settings, &sources, &options).await.map_err(|e| {
+    let fail = |e: ferry_publish::PublishError| {
         if e.is_usage() {
             usage(e)
         } else {
             anyhow::Error::new(e)
         }
-    })?;
+    };
+    if let Some(count) = a.plan_shards {
+        let loads = plan_shards(&settings, &sources, &options, count)
+            .await
+            .map_err(fail)?;
+        output::shard_loads(g.output, &loads)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = publish(&settings, &sources, &options).await.map_err(fail)?;
+    if let Some(path) = &a.report {
+        output::write_json_file(path, &report)?;
+    }
     match g.output {
         Output::Json | Output::Yaml => output::structured(g.output, &report)?,
         Output::Text => output::push_report(&report),

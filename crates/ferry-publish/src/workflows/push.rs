@@ -8,7 +8,7 @@ use ferry_copy::{CachedSource, CopyEngine, ImageDestination, ImageSource, Regist
 use ferry_image::{Digest, RawManifest, Reference};
 use ferry_registry::Client;
 use futures_util::future::join_all;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::WorkflowError;
@@ -20,7 +20,7 @@ use crate::settings::MultiArch;
 use ferry_items::{PushItem, PushItemState};
 
 /// What happened at one destination tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DestinationAction {
     /// The image was copied (the tag now holds the source's digest).
@@ -36,7 +36,7 @@ pub enum DestinationAction {
 }
 
 /// The report line of one destination.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DestinationReport {
     /// The destination reference.
     pub destination: String,
@@ -53,12 +53,12 @@ pub struct DestinationReport {
 }
 
 /// The report line of one item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemReport {
     /// The item's name.
     pub name: String,
     /// Its class.
-    pub kind: &'static str,
+    pub kind: String,
     /// Its architecture, when the item names one (items of one list share a name).
     pub arch: Option<String>,
     /// Its final state.
@@ -68,8 +68,12 @@ pub struct ItemReport {
     /// Why it is not PUSHED.
     pub reason: Option<String>,
     /// Why the planner did not push it, typed (`reason` has the same as text).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<Rejection>,
+    /// In a sharded push: every destination of this item belongs to other shards, so this
+    /// shard did nothing for it (its state is theirs to report).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub elsewhere: bool,
 }
 
 impl ItemReport {
@@ -80,8 +84,11 @@ impl ItemReport {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushReport {
+    /// The shard this report is of (`INDEX/COUNT`), for a sharded push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Whether nothing was written (`--dry-run`).
     pub dry_run: bool,
     /// Every item, in input order.
@@ -101,9 +108,11 @@ impl PushReport {
         } else {
             PushItemState::Pushed
         };
-        self.items
-            .iter()
-            .all(|i| i.is_skipped() || (i.state == done && (i.reason.is_none() || !self.dry_run)))
+        self.items.iter().all(|i| {
+            i.is_skipped()
+                || i.elsewhere
+                || (i.state == done && (i.reason.is_none() || !self.dry_run))
+        })
     }
 }
 
@@ -153,7 +162,7 @@ pub async fn execute_plan(
         .iter()
         .map(|it| ItemReport {
             name: it.name().to_string(),
-            kind: it.kind(),
+            kind: it.kind().to_string(),
             arch: match it {
                 PushItem::ContainerImage(i) => i.arch().map(str::to_string),
                 PushItem::SourceContainerImage(i) => i.arch().map(str::to_string),
@@ -163,6 +172,7 @@ pub async fn execute_plan(
             destinations: Vec::new(),
             reason: None,
             rejection: None,
+            elsewhere: false,
         })
         .collect();
     for r in &plan.rejected {
@@ -214,6 +224,7 @@ pub async fn execute_plan(
         destinations.extend(result.reports);
     }
     PushReport {
+        shard: None,
         dry_run: opts.dry_run,
         items: item_reports,
         destinations,
