@@ -37,6 +37,8 @@ pub(crate) struct Rules {
     pub faults: Vec<FailRule>,
     pub corrupt_blobs: bool,
     pub truncate_blobs: bool,
+    /// Blob bodies trickled: (bytes per piece, pause before each piece).
+    pub slow_blobs: Option<(usize, std::time::Duration)>,
     pub page_tags: Option<usize>,
     pub max_body: Option<u64>,
 }
@@ -83,7 +85,17 @@ impl FaultProxy {
 
     /// A proxy forwarding to `upstream` (`http(s)://host:port`), trusting `ca_pem` if given.
     pub fn to_url(upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        FaultProxy::to_url_on(0, upstream, ca_pem)
+    }
+
+    /// Like [`FaultProxy::to_url`], listening on `port` (e.g. one from
+    /// [`crate::reserve_port`] that a registry was told about before the proxy existed);
+    /// 0 picks a fresh port.
+    ///
+    /// # Panics
+    /// When the port cannot be bound.
+    pub fn to_url_on(port: u16, upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind proxy");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("proxy addr").port();
         let state = Arc::new(State {
@@ -175,6 +187,12 @@ impl FaultProxy {
         self.rules().truncate_blobs = on;
     }
 
+    /// Trickles `GET .../blobs/sha256:...` bodies (a slow-loris server): `bytes` at a time,
+    /// each after `pause`; `None` turns it off.
+    pub fn slow_blobs(&self, trickle: Option<(usize, std::time::Duration)>) {
+        self.rules().slow_blobs = trickle.map(|(b, p)| (b.max(1), p));
+    }
+
     /// Serves `GET /v2/<name>/tags/list` itself in pages of `n` (or the client's smaller
     /// `n`), with `Link: <...?last=X&n=N>; rel="next"`; `None` turns paging off.
     pub fn page_tags(&self, n: Option<usize>) {
@@ -186,7 +204,7 @@ impl FaultProxy {
         self.rules().max_body = bytes;
     }
 
-    /// Removes every rule (faults, corruption, truncation, paging, body limit).
+    /// Removes every rule (faults, corruption, truncation, trickling, paging, body limit).
     pub fn clear_rules(&self) {
         *self.rules() = Rules::default();
     }
