@@ -49,7 +49,11 @@ fn copy_from_a_source_serving_wrong_bytes() {
 fn push_while_the_registry_is_killed_and_restarted() {
     let c = run_cell(Fault::KillRestart, Op::Push);
     c.assert_sound();
-    assert_eq!(c.killed_mid_run, Some(true), "the kill must land during the push");
+    assert_eq!(
+        c.killed_mid_run,
+        Some(true),
+        "the kill must land during the push"
+    );
 }
 
 #[test]
