@@ -22,7 +22,10 @@ fn copy_through_a_5xx_storm() {
 
 #[test]
 fn copy_through_connection_resets() {
-    run_cell(Fault::Reset, Op::Copy).assert_sound();
+    let c = run_cell(Fault::Reset, Op::Copy);
+    c.assert_sound();
+    assert_eq!(c.code, 0, "a few broken connections are retried: {c:#?}");
+    assert!(c.retries >= 4, "every broken connection is retried: {c:#?}");
 }
 
 #[test]

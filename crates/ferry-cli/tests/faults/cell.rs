@@ -26,7 +26,8 @@ pub enum Fault {
     Storm5xx,
     /// 429 with `Retry-After: 1` to the next 3 requests on each side.
     TooMany,
-    /// Connection closed without an answer: 2 blob reads, 2 blob upload requests.
+    /// Connections broken: 2 source blob reads aborted mid-body, 2 destination upload
+    /// requests closed unanswered.
     Reset,
     /// Every blob body cut at half its length, then the connection aborted.
     Truncate,
@@ -74,7 +75,8 @@ impl Fault {
             Fault::Storm5xx => "503 to the next 6 requests to each registry",
             Fault::TooMany => "429 with `Retry-After: 1` to the next 3 requests to each registry",
             Fault::Reset => {
-                "connection closed unanswered: 2 source blob reads and 2 destination upload requests"
+                "connection aborted mid-body on 2 source blob reads (half the bytes sent), and \
+                 closed unanswered on 2 destination upload requests"
             }
             Fault::Truncate => {
                 "every source blob body cut at half its length, connection aborted (all run long)"
@@ -384,7 +386,7 @@ impl Bench {
                 self.dp.fail_next_retry_after("*", "/v2/", 429, 1, 3);
             }
             Fault::Reset => {
-                self.sp.reset_next("GET", "/blobs/sha256:", 2);
+                self.sp.truncate_next(2);
                 self.dp.reset_next("*", "/blobs/uploads/", 2);
             }
             Fault::Truncate => self.sp.truncate_blobs(true),

@@ -3,7 +3,7 @@
 //! Runs a hyper server on an ephemeral 127.0.0.1 port in its own thread and tokio runtime,
 //! streams every request to the upstream registry and back, and applies rules that tests
 //! may change at any time: injected statuses (with `Retry-After`), connection resets,
-//! corrupted or truncated blob bodies, tag-list paging and a maximum request body.
+//! corrupted, truncated or trickled blob bodies, tag-list paging and a maximum request body.
 
 mod body;
 mod server;
@@ -37,6 +37,8 @@ pub(crate) struct Rules {
     pub faults: Vec<FailRule>,
     pub corrupt_blobs: bool,
     pub truncate_blobs: bool,
+    /// Blob reads still to cut short (on top of `truncate_blobs`).
+    pub truncate_next: usize,
     /// Blob bodies trickled: (bytes per piece, pause before each piece).
     pub slow_blobs: Option<(usize, std::time::Duration)>,
     pub page_tags: Option<usize>,
@@ -49,6 +51,16 @@ impl Rules {
         let rule = self.faults.iter_mut().find(|r| r.matches(method, path))?;
         rule.times -= 1;
         Some(rule.clone())
+    }
+
+    /// Consumes one of [`Rules::truncate_next`] when this is a blob read.
+    pub fn take_truncation(&mut self, method: &str, path: &str) -> bool {
+        let blob_read = method == "GET" && path.contains("/blobs/sha256:");
+        if blob_read && self.truncate_next > 0 {
+            self.truncate_next -= 1;
+            return true;
+        }
+        false
     }
 }
 
@@ -185,6 +197,12 @@ impl FaultProxy {
     /// aborts the connection.
     pub fn truncate_blobs(&self, on: bool) {
         self.rules().truncate_blobs = on;
+    }
+
+    /// Cuts the next `times` `GET .../blobs/sha256:...` bodies short like
+    /// [`FaultProxy::truncate_blobs`] (the connection aborted mid-body), then serves whole ones.
+    pub fn truncate_next(&self, times: usize) {
+        self.rules().truncate_next = times;
     }
 
     /// Trickles `GET .../blobs/sha256:...` bodies (a slow-loris server): `bytes` at a time,

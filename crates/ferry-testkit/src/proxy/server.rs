@@ -112,7 +112,7 @@ async fn handle(
             rules.max_body,
             rules.page_tags,
             rules.corrupt_blobs,
-            rules.truncate_blobs,
+            rules.truncate_blobs || rules.take_truncation(&method, &path),
             rules.slow_blobs,
         )
     };
