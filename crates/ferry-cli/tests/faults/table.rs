@@ -88,7 +88,8 @@ pub fn render(cells: &[Cell]) -> String {
     }
     s.push_str(
         "\nColumns: *exit* and wall *time* of the faulted run (loaded 2-core machine); *retries* ferry logged in it; *faulted* requests \
-         the proxies answered with an injected status, a reset or 502 (registry down); \
+         the proxies answered with an injected status, a reset or 502 (registry unreachable, or \
+         an upload body ferry aborted); \
          *dangling* tags and *corrupted* images in the destination repository after the \
          faulted run and after the re-run (read from the registry's storage: every manifest and \
          blob a tag reaches must be linked in the repository and hash to its digest); the \
