@@ -2,12 +2,13 @@
 #   make demo   local registries, seeded images, a push with a merge, the report
 #   make test   docs check + fmt + clippy (warnings denied) + every test against real registries
 #   make stress long races against real registries (STRESS_RUNS, default 300)
+#   make fault-matrix  every writing command under every fault; table in docs/reliability.md
 # Each installs what it needs (apt: docker-registry, skopeo, apache2-utils, openssl).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench stress
+.PHONY: demo test tools lint unit build bench stress fault-matrix
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -40,3 +41,11 @@ STRESS_RUNS ?= 300
 stress: tools
 	FERRY_MERGE_RACE_ROUNDS=$(STRESS_RUNS) $(CARGO) test -p ferry-cli --test workflows --locked \
 		merges_from_several_processes_keep_every_platform -- --exact --nocapture
+
+# 8 faults x 6 commands with the real `ferry` binary (debug build) against real registries;
+# rewrites the table between the fault-matrix markers of docs/reliability.md and fails on
+# any dangling tag, corrupted image, incomplete re-run or blob uploaded twice.
+FAULT_JOBS ?= 3
+fault-matrix: tools
+	FERRY_FAULT_JOBS=$(FAULT_JOBS) FERRY_FAULT_MATRIX_DOC=$(CURDIR)/docs/reliability.md \
+		$(CARGO) test -p ferry-cli --test faults --locked fault_matrix -- --ignored --exact --nocapture

@@ -104,6 +104,21 @@ fn injects_faults_pages_tags_and_corrupts_blobs() {
     );
     proxy.truncate_blobs(false);
 
+    // Truncation of the next read only, then whole bodies again.
+    proxy.truncate_next(1);
+    let cut = c.get(&blob_url).send().unwrap().bytes();
+    assert!(cut.map(|b| b.len() < layer.bytes.len()).unwrap_or(true));
+    let whole = c.get(&blob_url).send().unwrap().bytes().unwrap();
+    assert_eq!(digest_of(&whole), layer.digest);
+
+    // Trickled bodies arrive whole, in many pieces.
+    proxy.slow_blobs(Some((64, std::time::Duration::from_millis(1))));
+    let mut r = c.get(&blob_url).send().unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut got).unwrap();
+    assert_eq!(digest_of(&got), layer.digest);
+    proxy.slow_blobs(None);
+
     // Body limit: a large monolithic PUT gets 413, nothing reaches upstream.
     proxy.max_body(Some(100));
     let r = c

@@ -3,7 +3,7 @@
 //! Runs a hyper server on an ephemeral 127.0.0.1 port in its own thread and tokio runtime,
 //! streams every request to the upstream registry and back, and applies rules that tests
 //! may change at any time: injected statuses (with `Retry-After`), connection resets,
-//! corrupted or truncated blob bodies, tag-list paging and a maximum request body.
+//! corrupted, truncated or trickled blob bodies, tag-list paging and a maximum request body.
 
 mod body;
 mod server;
@@ -37,6 +37,10 @@ pub(crate) struct Rules {
     pub faults: Vec<FailRule>,
     pub corrupt_blobs: bool,
     pub truncate_blobs: bool,
+    /// Blob reads still to cut short (on top of `truncate_blobs`).
+    pub truncate_next: usize,
+    /// Blob bodies trickled: (bytes per piece, pause before each piece).
+    pub slow_blobs: Option<(usize, std::time::Duration)>,
     pub page_tags: Option<usize>,
     pub max_body: Option<u64>,
 }
@@ -47,6 +51,16 @@ impl Rules {
         let rule = self.faults.iter_mut().find(|r| r.matches(method, path))?;
         rule.times -= 1;
         Some(rule.clone())
+    }
+
+    /// Consumes one of [`Rules::truncate_next`] when this is a blob read.
+    pub fn take_truncation(&mut self, method: &str, path: &str) -> bool {
+        let blob_read = method == "GET" && path.contains("/blobs/sha256:");
+        if blob_read && self.truncate_next > 0 {
+            self.truncate_next -= 1;
+            return true;
+        }
+        false
     }
 }
 
@@ -83,7 +97,17 @@ impl FaultProxy {
 
     /// A proxy forwarding to `upstream` (`http(s)://host:port`), trusting `ca_pem` if given.
     pub fn to_url(upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        FaultProxy::to_url_on(0, upstream, ca_pem)
+    }
+
+    /// Like [`FaultProxy::to_url`], listening on `port` (e.g. one from
+    /// [`crate::reserve_port`] that a registry was told about before the proxy existed);
+    /// 0 picks a fresh port.
+    ///
+    /// # Panics
+    /// When the port cannot be bound.
+    pub fn to_url_on(port: u16, upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind proxy");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("proxy addr").port();
         let state = Arc::new(State {
@@ -175,6 +199,18 @@ impl FaultProxy {
         self.rules().truncate_blobs = on;
     }
 
+    /// Cuts the next `times` `GET .../blobs/sha256:...` bodies short like
+    /// [`FaultProxy::truncate_blobs`] (the connection aborted mid-body), then serves whole ones.
+    pub fn truncate_next(&self, times: usize) {
+        self.rules().truncate_next = times;
+    }
+
+    /// Trickles `GET .../blobs/sha256:...` bodies (a slow-loris server): `bytes` at a time,
+    /// each after `pause`; `None` turns it off.
+    pub fn slow_blobs(&self, trickle: Option<(usize, std::time::Duration)>) {
+        self.rules().slow_blobs = trickle.map(|(b, p)| (b.max(1), p));
+    }
+
     /// Serves `GET /v2/<name>/tags/list` itself in pages of `n` (or the client's smaller
     /// `n`), with `Link: <...?last=X&n=N>; rel="next"`; `None` turns paging off.
     pub fn page_tags(&self, n: Option<usize>) {
@@ -186,7 +222,7 @@ impl FaultProxy {
         self.rules().max_body = bytes;
     }
 
-    /// Removes every rule (faults, corruption, truncation, paging, body limit).
+    /// Removes every rule (faults, corruption, truncation, trickling, paging, body limit).
     pub fn clear_rules(&self) {
         *self.rules() = Rules::default();
     }

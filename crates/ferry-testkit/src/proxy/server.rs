@@ -105,14 +105,15 @@ async fn handle(
         });
     };
 
-    let (fault, max_body, page, corrupt, truncate) = {
+    let (fault, max_body, page, corrupt, truncate, slow) = {
         let mut rules = state.rules.lock().expect("rules");
         (
             rules.take_fault(&method, &path),
             rules.max_body,
             rules.page_tags,
             rules.corrupt_blobs,
-            rules.truncate_blobs,
+            rules.truncate_blobs || rules.take_truncation(&method, &path),
+            rules.slow_blobs,
         )
     };
     if let Some(f) = fault {
@@ -250,6 +251,17 @@ async fn handle(
                         return;
                     }
                     sent += chunk.len() as u64;
+                    if let Some((piece, pause)) = slow.filter(|_| is_blob_get) {
+                        let mut rest = chunk;
+                        while !rest.is_empty() {
+                            let part = rest.split_to(piece.min(rest.len()));
+                            tokio::time::sleep(pause).await;
+                            if tx.send(Ok(part)).await.is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
                     if tx.send(Ok(chunk)).await.is_err() {
                         return;
                     }
