@@ -17,7 +17,7 @@ use ferry_sign::{
     default_identity, sign, verify,
 };
 use ferry_testkit::Registry;
-use ferry_testkit::images::{self, Blob, Format};
+use ferry_testkit::images::{self, Format};
 use serde_json::{Value, json};
 
 fn openssl(args: &[&str]) -> std::process::Output {
