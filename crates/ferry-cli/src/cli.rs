@@ -102,6 +102,10 @@ pub struct Global {
     /// More detailed logs on stderr (-vv for each request)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Where signatures live: a containers-registries.d(5) directory (default:
+    /// ~/.config/containers/registries.d when present, else /etc/containers/registries.d)
+    #[arg(long = "registries.d", global = true, value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
 }
 
 /// The commands.
@@ -171,6 +175,16 @@ pub enum Command {
         after_help = "Examples:\n  ferry push --target quay.yaml items.yaml\n  ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'\n\nExit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written)."
     )]
     Push(crate::commands::push::PushArgs),
+    /// Sign images: simple signing (OpenPGP key) or cosign (ECDSA key)
+    #[command(
+        after_help = "Examples:\n  ferry sign --key key.asc --registries.d ./registries.d reg.io/app:1.0\n  FERRY_SIGN_PASSPHRASE=... ferry sign --key cosign.key reg.io/app:1.0"
+    )]
+    Sign(crate::commands::sign::SignArgs),
+    /// Verify that images carry a valid signature by a key (exit 1 naming what failed)
+    #[command(
+        after_help = "Examples:\n  ferry verify --key pub.asc --registries.d ./registries.d reg.io/app:1.0\n  ferry verify --key cosign.pub -o json reg.io/app:1.0"
+    )]
+    Verify(crate::commands::verify::VerifyArgs),
 }
 
 #[cfg(test)]

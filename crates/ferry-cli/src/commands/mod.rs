@@ -6,10 +6,12 @@ pub mod items;
 pub mod login;
 pub mod merge;
 pub mod push;
+pub mod sign;
 pub mod simple;
 pub mod sync;
 pub mod tag;
 pub mod untag;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Untag(a) => untag::run(g, a).await,
         Command::Items(a) => items::run(g, a).await,
         Command::Push(a) => push::run(g, a).await,
+        Command::Sign(a) => sign::run(g, a).await,
+        Command::Verify(a) => verify::run(g, a).await,
     }
 }
 
