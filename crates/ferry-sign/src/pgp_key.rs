@@ -29,7 +29,7 @@ fn fingerprint_of(k: &dyn KeyDetails) -> String {
 
 /// An OpenPGP secret key, unlocked with its passphrase (checked when loaded).
 pub struct PgpSigner {
-    key: SignedSecretKey,
+    key: Box<SignedSecretKey>,
     passphrase: Option<Passphrase>,
 }
 
@@ -74,7 +74,7 @@ impl PgpSigner {
             }
         }
         Ok(PgpSigner {
-            key,
+            key: Box::new(key),
             passphrase: passphrase.cloned(),
         })
     }
