@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Ensure the external tools ferry's test kit drives are installed:
 # docker-registry (CNCF distribution 2.8), skopeo, htpasswd (apache2-utils), openssl,
+# gpg and gpgconf (gnupg, for the signing tests),
 # and GNU time (/usr/bin/time, for peak-memory measurements).
 # Idempotent: does nothing when every tool is already on PATH.
 set -euo pipefail
 
-tools=(docker-registry skopeo htpasswd openssl /usr/bin/time)
+tools=(docker-registry skopeo htpasswd openssl gpg gpgconf /usr/bin/time)
 missing=()
 for t in "${tools[@]}"; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
@@ -34,7 +35,7 @@ if ! "${sudo_cmd[@]}" apt-get update -qq; then
     exit 1
 fi
 if ! "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq docker-registry skopeo apache2-utils openssl time; then
+    apt-get install -y -qq docker-registry skopeo apache2-utils openssl gnupg time; then
     echo "ensure-tools: ERROR: apt-get install failed" >&2
     exit 1
 fi

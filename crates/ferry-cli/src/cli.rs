@@ -89,6 +89,10 @@ pub struct GlobalArgs {
     /// More detailed logs on stderr (-vv for each request)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Where signatures live: a containers-registries.d(5) directory (default:
+    /// ~/.config/containers/registries.d when present, else /etc/containers/registries.d)
+    #[arg(long = "registries.d", global = true, value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
 }
 
 /// The options of the command being run, gathered from the global options and the flag
@@ -116,6 +120,8 @@ pub struct Global {
     pub jobs_per_registry: Option<u16>,
     /// `-q`
     pub quiet: bool,
+    /// `--registries.d`
+    pub registries_d: Option<PathBuf>,
 }
 
 impl From<&GlobalArgs> for Global {
@@ -131,6 +137,7 @@ impl From<&GlobalArgs> for Global {
             jobs: crate::flags::DEFAULT_JOBS,
             jobs_per_registry: None,
             quiet: g.quiet,
+            registries_d: g.registries_d.clone(),
         }
     }
 }
@@ -323,6 +330,26 @@ their reports with `ferry report merge`.")]
   ferry man copy | man -l -
   for c in copy sync push; do ferry man $c > ferry-$c.1; done")]
     Man(crate::commands::meta::ManArgs),
+    /// Sign images: simple signing (OpenPGP key) or cosign (ECDSA key)
+    #[command(after_help = "Examples:
+  ferry sign --key key.asc --registries.d ./registries.d reg.io/app:1.0
+  FERRY_SIGN_PASSPHRASE=... ferry sign --key cosign.key reg.io/app:1.0")]
+    Sign {
+        #[command(flatten)]
+        args: crate::commands::sign::SignArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
+    /// Verify that images carry a valid signature by a key (exit 1 naming what failed)
+    #[command(after_help = "Examples:
+  ferry verify --key pub.asc --registries.d ./registries.d reg.io/app:1.0
+  ferry verify --key cosign.pub -o json reg.io/app:1.0")]
+    Verify {
+        #[command(flatten)]
+        args: crate::commands::verify::VerifyArgs,
+        #[command(flatten)]
+        access: OneRegistry,
+    },
 }
 
 #[cfg(test)]

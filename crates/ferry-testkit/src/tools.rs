@@ -5,7 +5,14 @@ use std::process::Command;
 use std::sync::Once;
 
 /// The binaries every test registry or skopeo helper needs.
-pub const TOOLS: &[&str] = &["docker-registry", "skopeo", "htpasswd", "openssl"];
+pub const TOOLS: &[&str] = &[
+    "docker-registry",
+    "skopeo",
+    "htpasswd",
+    "openssl",
+    "gpg",
+    "gpgconf",
+];
 
 /// Returns true when `name` is an executable file in one of the `PATH` directories.
 pub fn on_path(name: &str) -> bool {
@@ -36,7 +43,7 @@ pub fn ensure_tools_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh")
 }
 
-/// Makes sure `docker-registry`, `skopeo`, `htpasswd` and `openssl` are installed.
+/// Makes sure `docker-registry`, `skopeo`, `htpasswd`, `openssl` and `gpg` are installed.
 ///
 /// When one is missing, runs `scripts/ensure-tools.sh` (apt-get) once per process.
 ///
@@ -65,6 +72,6 @@ pub fn ensure_tools() {
     assert!(
         missing.is_empty(),
         "ferry-testkit: required tools missing: {missing:?}; run scripts/ensure-tools.sh \
-         (apt-get install docker-registry skopeo apache2-utils openssl) and retry"
+         (apt-get install docker-registry skopeo apache2-utils openssl gnupg) and retry"
     );
 }

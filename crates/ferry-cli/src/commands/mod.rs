@@ -8,10 +8,12 @@ pub mod merge;
 pub mod meta;
 pub mod push;
 pub mod report;
+pub mod sign;
 pub mod simple;
 pub mod sync;
 pub mod tag;
 pub mod untag;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -47,6 +49,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             push::run(with(g, &access), args).await
         }
         Command::Report(c) => report::run(g, c),
+        Command::Sign { args, access } => sign::run(with(g, &access), args).await,
+        Command::Verify { args, access } => verify::run(with(g, &access), args).await,
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),
     }
