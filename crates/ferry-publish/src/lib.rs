@@ -38,7 +38,10 @@ pub use settings::{
     CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
 };
 pub use shard::{MAX_SHARDS, Shard, ShardError, ShardLoad, shard_loads, shard_of, shard_plan};
-pub use sources::{LenientItem, LoadError, load_items, load_items_lenient, source_hosts};
+pub use sources::{
+    FileEntries, LenientItem, LoadError, finish_loading, item_hosts, load_file_sources_lenient,
+    load_items, load_items_lenient, source_hosts,
+};
 pub use workflows::WorkflowError;
 pub use workflows::merge::{
     MergeOptions, MergeOutcome, PendingMerge, merge, merge_onto, merge_write,

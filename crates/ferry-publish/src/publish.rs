@@ -9,7 +9,9 @@ use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
 
 use crate::plan::{Rejected, Rejection, plan_push};
 use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
-use crate::sources::{LoadError, load_items_lenient, source_hosts};
+use crate::sources::{
+    LoadError, finish_loading, item_hosts, load_file_sources_lenient, source_hosts,
+};
 use crate::workflows::push::{ItemReport, PushOptions, PushReport, execute_plan};
 use crate::workflows::retry::Retry;
 
@@ -23,12 +25,20 @@ pub struct PublishOptions {
     /// Leave out items ferry cannot push (operator manifests) instead of refusing the push.
     pub skip_unsupported: bool,
     /// The base client configuration (TLS, certificates, auth file, user agent); the
-    /// settings' `source_credentials` and `dest_credentials` are added to it.
+    /// credentials below, else the settings' `source_credentials` and `dest_credentials`,
+    /// are added to it for every host the push touches: the hosts of `registry:` sources
+    /// and of the file items' pull specs, and the target registry.
     pub client: ClientConfig,
     /// Concurrent transfers into any one registry (`None`: the settings' `jobs`).
     pub jobs_per_registry: Option<usize>,
     /// Where transfer progress goes (`None`: nowhere).
     pub progress: Option<Arc<dyn Progress>>,
+    /// Credentials for every source registry (a command line's `--src-creds`); they win
+    /// over the settings' `source_credentials`.
+    pub source_credentials: Option<Credentials>,
+    /// Credentials for the target registry (a command line's `--dest-creds`); they win
+    /// over the settings' `dest_credentials`.
+    pub dest_credentials: Option<Credentials>,
 }
 
 impl std::fmt::Debug for PublishOptions {
@@ -39,6 +49,8 @@ impl std::fmt::Debug for PublishOptions {
             .field("skip_unsupported", &self.skip_unsupported)
             .field("client", &self.client)
             .field("jobs_per_registry", &self.jobs_per_registry)
+            .field("source_credentials", &self.source_credentials)
+            .field("dest_credentials", &self.dest_credentials)
             .finish_non_exhaustive()
     }
 }
@@ -116,20 +128,44 @@ pub async fn publish(
     sources: &[SourceUrl],
     options: &PublishOptions,
 ) -> Result<PushReport, PublishError> {
-    let dest_creds = credentials(&settings.dest_credentials, "dest_credentials")?;
-    let src_creds = credentials(&settings.source_credentials, "source_credentials")?;
+    // Credentials given to the call win; the settings' are only read when needed.
+    let dest_creds = match &options.dest_credentials {
+        Some(c) => Some(c.clone()),
+        None => credentials(&settings.dest_credentials, "dest_credentials")?,
+    };
+    let settings_src_creds = match &options.source_credentials {
+        Some(_) => None,
+        None => credentials(&settings.source_credentials, "source_credentials")?,
+    };
 
-    // Sources are read with the source credentials; the destination with its own.
+    // The file items come first: the hosts their pull specs name need the source
+    // credentials as much as the hosts of the `registry:` sources do.
+    let files = load_file_sources_lenient(sources).map_err(PublishError::Source)?;
+    let mut hosts = source_hosts(sources);
+    hosts.extend(item_hosts(
+        files.iter().flatten().flatten().filter_map(|e| e.as_ref().ok()),
+    ));
+    hosts.sort();
+    hosts.dedup();
     let mut src_config = options.client.clone();
-    if let Some(c) = &src_creds {
-        src_config = src_config.with_credentials_for(source_hosts(sources), c);
+    for host in hosts {
+        let c = match &options.source_credentials {
+            Some(c) => Some(c),
+            // `source_quay_host`: the settings' source credentials may serve one host only.
+            None => settings
+                .source_credentials_for(&host)
+                .and(settings_src_creds.as_ref()),
+        };
+        if let Some(c) = c {
+            src_config = src_config.with_credentials(host, c.clone());
+        }
     }
     let src_client = Client::new(src_config.clone()).map_err(PublishError::Client)?;
 
     // Read and validate every item first.
     let mut items: Vec<PushItem> = Vec::new();
     let mut unreadable: Vec<ItemReport> = Vec::new();
-    let entries = load_items_lenient(sources, &src_client)
+    let entries = finish_loading(sources, files, &src_client)
         .await
         .map_err(PublishError::Source)?;
     for entry in entries {
