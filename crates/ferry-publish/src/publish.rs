@@ -12,7 +12,7 @@ use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
 use crate::sources::{
     LoadError, finish_loading, item_hosts, load_file_sources_lenient, source_hosts,
 };
-use crate::workflows::push::{ItemReport, PushOptions, PushReport, execute_plan};
+use crate::workflows::push::{ItemReport, PushOptions, PushReport, SkippedReport, execute_plan};
 use crate::workflows::retry::Retry;
 
 /// How [`publish`] runs.
@@ -143,7 +143,12 @@ pub async fn publish(
     let files = load_file_sources_lenient(sources).map_err(PublishError::Source)?;
     let mut hosts = source_hosts(sources);
     hosts.extend(item_hosts(
-        files.iter().flatten().flatten().filter_map(|e| e.as_ref().ok()),
+        files
+            .entries
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.as_ref().ok()),
     ));
     hosts.sort();
     hosts.dedup();
@@ -165,6 +170,18 @@ pub async fn publish(
     // Read and validate every item first.
     let mut items: Vec<PushItem> = Vec::new();
     let mut unreadable: Vec<ItemReport> = Vec::new();
+    let skipped: Vec<SkippedReport> = files
+        .skipped
+        .iter()
+        .map(|(source, k)| SkippedReport {
+            name: k
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{source} item {}", k.index)),
+            class: k.class.clone(),
+            source: source.clone(),
+        })
+        .collect();
     let entries = finish_loading(sources, files, &src_client)
         .await
         .map_err(PublishError::Source)?;
@@ -226,5 +243,6 @@ pub async fn publish(
     };
     let mut report = execute_plan(&engine, &src_client, &dest_client, &items, &plan, &opts).await;
     report.items.extend(unreadable);
+    report.skipped = skipped;
     Ok(report)
 }

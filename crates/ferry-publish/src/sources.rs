@@ -1,8 +1,8 @@
 //! Loading push items from their sources: `file:` documents and `registry:` queries.
 
 use ferry_items::{
-    ContainerImagePushItem, ItemsError, PushItem, SourceUrl, load_file_source,
-    load_file_source_lenient,
+    ContainerImagePushItem, ItemsError, PushItem, SkippedItem, SourceUrl, load_file_document,
+    load_file_source,
 };
 use ferry_registry::Client;
 
@@ -79,6 +79,38 @@ pub async fn load_items(
     Ok(items)
 }
 
+/// Like [`load_items`], also returning the entries of pushsource's other classes (with
+/// the path of their file), which [`load_items`] leaves out.
+pub async fn load_items_and_skipped(
+    sources: &[SourceUrl],
+    client: &Client,
+) -> Result<(Vec<PushItem>, Vec<(String, SkippedItem)>), LoadError> {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for s in sources {
+        match s {
+            SourceUrl::File(path) => {
+                let doc = load_file_document(path).map_err(LoadError::File)?;
+                let (i, k) = doc.into_items().map_err(|e| {
+                    LoadError::File(ItemsError::File {
+                        path: path.clone(),
+                        source: Box::new(e),
+                    })
+                })?;
+                items.extend(i);
+                let shown = path.display().to_string();
+                skipped.extend(k.into_iter().map(|k| (shown.clone(), k)));
+            }
+            SourceUrl::Registry(params) => items.extend(
+                load_registry_source(client, params)
+                    .await
+                    .map_err(LoadError::Registry)?,
+            ),
+        }
+    }
+    Ok((items, skipped))
+}
+
 /// The registries the items name in their pull specs (tag and digest specs, and those of
 /// an operator manifest's container images), sorted, each once: the hosts a push reads
 /// the images from.
@@ -107,34 +139,41 @@ pub fn item_hosts<'a>(items: impl IntoIterator<Item = &'a PushItem>) -> Vec<Stri
     hosts
 }
 
-/// The entries of the `file:` sources, read leniently, in the order of `sources`; `None`
-/// for a `registry:` source (read later by [`finish_loading`], with a client that knows
-/// the credentials of the hosts the file items name).
-pub type FileEntries = Vec<Option<Vec<LenientItem>>>;
+/// The entries of the `file:` sources, read leniently, in the order of `sources`.
+#[derive(Debug, Default)]
+pub struct FileEntries {
+    /// Per source: its entries, `None` for a `registry:` source (read later by
+    /// [`finish_loading`], with a client that knows the credentials of the hosts the file
+    /// items name).
+    pub entries: Vec<Option<Vec<LenientItem>>>,
+    /// The entries of pushsource's other classes, with the path of their file.
+    pub skipped: Vec<(String, SkippedItem)>,
+}
 
-/// Reads the `file:` sources leniently (see [`load_items_lenient`]); the `registry:`
-/// sources are left for [`finish_loading`].
+/// Reads the `file:` sources leniently (see [`load_items_lenient`]), keeping the entries
+/// of pushsource's other classes aside; the `registry:` sources are left for
+/// [`finish_loading`].
 pub fn load_file_sources_lenient(sources: &[SourceUrl]) -> Result<FileEntries, LoadError> {
-    let mut out = Vec::with_capacity(sources.len());
+    let mut out = FileEntries::default();
     for s in sources {
         match s {
             SourceUrl::File(path) => {
-                let entries = load_file_source_lenient(path).map_err(LoadError::File)?;
-                out.push(Some(
-                    entries
+                let doc = load_file_document(path).map_err(LoadError::File)?;
+                let shown = path.display().to_string();
+                out.entries.push(Some(
+                    doc.entries
                         .into_iter()
                         .map(|entry| {
                             entry.map_err(|(name, e)| {
-                                (
-                                    name.unwrap_or_else(|| path.display().to_string()),
-                                    e.to_string(),
-                                )
+                                (name.unwrap_or_else(|| shown.clone()), e.to_string())
                             })
                         })
                         .collect(),
                 ));
+                out.skipped
+                    .extend(doc.skipped.into_iter().map(|k| (shown.clone(), k)));
             }
-            SourceUrl::Registry(_) => out.push(None),
+            SourceUrl::Registry(_) => out.entries.push(None),
         }
     }
     Ok(out)
@@ -148,7 +187,7 @@ pub async fn finish_loading(
     client: &Client,
 ) -> Result<Vec<LenientItem>, LoadError> {
     let mut items = Vec::new();
-    for (s, loaded) in sources.iter().zip(files) {
+    for (s, loaded) in sources.iter().zip(files.entries) {
         match (s, loaded) {
             (_, Some(entries)) => items.extend(entries),
             (SourceUrl::Registry(params), None) => items.extend(

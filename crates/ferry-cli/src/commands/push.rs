@@ -41,6 +41,20 @@ pub struct PushArgs {
 
 pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     let settings = TargetSettings::load(&a.target).map_err(usage)?;
+    // The library prints nothing: its warnings (never a secret) and the keys it does not
+    // use (pubtools-quay's settings for other services) are shown here, once.
+    if !g.quiet {
+        for w in &settings.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if !settings.unused_keys.is_empty() {
+        tracing::info!(
+            "{}: keys ferry does not use: {}",
+            a.target.display(),
+            settings.unused_keys.join(", ")
+        );
+    }
     let sources = parse_sources(&a.sources)?;
     let options = PublishOptions {
         dry_run: a.dry_run,
