@@ -115,7 +115,10 @@ pub fn push_report(r: &PushReport) {
     if !r.skipped.is_empty() {
         println!("skipped (not container items):");
         for k in &r.skipped {
-            println!("  {:>9}  {}  ({}, {})", "SKIPPED", k.name, k.class, k.source);
+            println!(
+                "  {:>9}  {}  ({}, {})",
+                "SKIPPED", k.name, k.class, k.source
+            );
         }
     }
     // The counts come from the rows above; the engine adds what the transfers moved.

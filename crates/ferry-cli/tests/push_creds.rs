@@ -75,7 +75,12 @@ fn push_from_a_file_into_a_token_build_registry_with_every_kind_of_credentials()
     let file = items(&f, &build, &img, "product/app:none");
     let r = run(&["push", "--target", plain, &file], &[]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(skopeo::try_inspect_raw(&quay, "org/product/app:none").status.code() != Some(0));
+    assert!(
+        skopeo::try_inspect_raw(&quay, "org/product/app:none")
+            .status
+            .code()
+            != Some(0)
+    );
 
     // 1. Flags alone: --src-creds for the item's host, --creds serves the destination,
     //    the source password from $FERRY_SRC_PASSWORD.
@@ -83,7 +88,14 @@ fn push_from_a_file_into_a_token_build_registry_with_every_kind_of_credentials()
     let dest = format!("robot:{DEST_PW}");
     let r = run(
         &[
-            "push", "--target", plain, "--src-creds", "builder", "--creds", &dest, &file,
+            "push",
+            "--target",
+            plain,
+            "--src-creds",
+            "builder",
+            "--creds",
+            &dest,
+            &file,
         ],
         &[("FERRY_SRC_PASSWORD", SRC_PW)],
     );
@@ -155,8 +167,20 @@ fn push_from_a_file_into_a_token_build_registry_with_every_kind_of_credentials()
         p.to_str().unwrap().to_string()
     };
     let file = items(&f, &build, &img, "product/app:pubtools");
-    let r = run(&["push", "--target", &pubtools(&build.host()), &file], &[]);
+    let r = run(
+        &["push", "--target", &pubtools(&build.host()), &file],
+        &[("FERRY_LOG", "info")],
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // The keys for other services are logged once, at info level.
+    assert_eq!(
+        r.stderr
+            .matches("keys ferry does not use: pyxis_server")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(holds(&quay, "org/product----app:pubtools", &img));
     // The inline passwords are warned about (by key, never by value).
     assert!(r.stderr.contains("dest_quay_password"), "{}", r.stderr);
