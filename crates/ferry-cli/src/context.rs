@@ -31,6 +31,21 @@ pub fn parse_creds(flag: &str, value: &str, env: &str) -> Result<Credentials> {
     })
 }
 
+/// The credentials one side of a two-registry command gets from the flags: its own
+/// (`--src-creds`, `--dest-creds`), else `--creds`, else none.
+pub fn side_creds(global: &Global, role: Role) -> Result<Option<Credentials>> {
+    let (flag, value, env) = match role {
+        Role::Single => ("--creds", &global.creds, "FERRY_PASSWORD"),
+        Role::Source => ("--src-creds", &global.src_creds, "FERRY_SRC_PASSWORD"),
+        Role::Destination => ("--dest-creds", &global.dest_creds, "FERRY_DEST_PASSWORD"),
+    };
+    match (value, &global.creds) {
+        (Some(v), _) => Ok(Some(parse_creds(flag, v.expose(), env)?)),
+        (None, Some(c)) => Ok(Some(parse_creds("--creds", c.expose(), "FERRY_PASSWORD")?)),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The client for a command touching `registries` (host and role each).
 pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
     let mut credentials = HashMap::new();

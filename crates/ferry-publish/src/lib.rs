@@ -40,13 +40,17 @@ pub use settings::{
     CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
 };
 pub use shard::{MAX_SHARDS, Shard, ShardError, ShardLoad, shard_loads, shard_of, shard_plan};
-pub use sources::{LenientItem, LoadError, load_items, load_items_lenient, source_hosts};
+pub use sources::{
+    FileEntries, LenientItem, LoadError, finish_loading, item_hosts, load_file_sources_lenient,
+    load_items, load_items_and_skipped, load_items_lenient, source_hosts,
+};
 pub use workflows::WorkflowError;
 pub use workflows::merge::{
     MergeOptions, MergeOutcome, PendingMerge, merge, merge_onto, merge_write,
 };
 pub use workflows::push::{
-    DestinationAction, DestinationReport, ItemReport, PushOptions, PushReport, execute_plan,
+    DestinationAction, DestinationReport, ItemReport, PushOptions, PushReport, PushSummary,
+    SkippedReport, execute_plan,
 };
 pub use workflows::retry::Retry;
 pub use workflows::tag::{TagResult, tag};

@@ -9,9 +9,11 @@ use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
 
 use crate::plan::{Rejected, Rejection, plan_push};
 use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
+use crate::sources::{
+    LoadError, finish_loading, item_hosts, load_file_sources_lenient, source_hosts,
+};
 use crate::shard::{Shard, ShardError, ShardLoad, shard_loads, shard_plan};
-use crate::sources::{LoadError, load_items_lenient, source_hosts};
-use crate::workflows::push::{ItemReport, PushOptions, PushReport, execute_plan};
+use crate::workflows::push::{ItemReport, PushOptions, PushReport, SkippedReport, execute_plan};
 use crate::workflows::retry::Retry;
 use ferry_image::{Manifest, Reference, Target};
 use futures_util::StreamExt;
@@ -26,12 +28,20 @@ pub struct PublishOptions {
     /// Leave out items ferry cannot push (operator manifests) instead of refusing the push.
     pub skip_unsupported: bool,
     /// The base client configuration (TLS, certificates, auth file, user agent); the
-    /// settings' `source_credentials` and `dest_credentials` are added to it.
+    /// credentials below, else the settings' `source_credentials` and `dest_credentials`,
+    /// are added to it for every host the push touches: the hosts of `registry:` sources
+    /// and of the file items' pull specs, and the target registry.
     pub client: ClientConfig,
     /// Concurrent transfers into any one registry (`None`: the settings' `jobs`).
     pub jobs_per_registry: Option<usize>,
     /// Where transfer progress goes (`None`: nowhere).
     pub progress: Option<Arc<dyn Progress>>,
+    /// Credentials for every source registry (a command line's `--src-creds`); they win
+    /// over the settings' `source_credentials`.
+    pub source_credentials: Option<Credentials>,
+    /// Credentials for the target registry (a command line's `--dest-creds`); they win
+    /// over the settings' `dest_credentials`.
+    pub dest_credentials: Option<Credentials>,
     /// Carry out only this shard of the push (destinations whose repository it owns).
     pub shard: Option<Shard>,
 }
@@ -44,6 +54,8 @@ impl std::fmt::Debug for PublishOptions {
             .field("skip_unsupported", &self.skip_unsupported)
             .field("client", &self.client)
             .field("jobs_per_registry", &self.jobs_per_registry)
+            .field("source_credentials", &self.source_credentials)
+            .field("dest_credentials", &self.dest_credentials)
             .field("shard", &self.shard)
             .finish_non_exhaustive()
     }
@@ -117,13 +129,14 @@ fn credentials(
     }
 }
 
-/// What a push reads before it plans: the items (and the entries that could not be read),
-/// with the source client that read them and its configuration.
+/// What a push reads before it plans: the items (and the entries that could not be read
+/// or are of other classes), with the source client that read them and its configuration.
 struct ReadItems {
     src_config: ClientConfig,
     src_client: Client,
     items: Vec<PushItem>,
     unreadable: Vec<ItemReport>,
+    skipped: Vec<SkippedReport>,
 }
 
 async fn read_items(
@@ -131,19 +144,56 @@ async fn read_items(
     sources: &[SourceUrl],
     options: &PublishOptions,
 ) -> Result<ReadItems, PublishError> {
-    let src_creds = credentials(&settings.source_credentials, "source_credentials")?;
+    let settings_src_creds = match &options.source_credentials {
+        Some(_) => None,
+        None => credentials(&settings.source_credentials, "source_credentials")?,
+    };
 
-    // Sources are read with the source credentials; the destination with its own.
+    // The file items come first: the hosts their pull specs name need the source
+    // credentials as much as the hosts of the `registry:` sources do.
+    let files = load_file_sources_lenient(sources).map_err(PublishError::Source)?;
+    let mut hosts = source_hosts(sources);
+    hosts.extend(item_hosts(
+        files
+            .entries
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.as_ref().ok()),
+    ));
+    hosts.sort();
+    hosts.dedup();
     let mut src_config = options.client.clone();
-    if let Some(c) = &src_creds {
-        src_config = src_config.with_credentials_for(source_hosts(sources), c);
+    for host in hosts {
+        let c = match &options.source_credentials {
+            Some(c) => Some(c),
+            // `source_quay_host`: the settings' source credentials may serve one host only.
+            None => settings
+                .source_credentials_for(&host)
+                .and(settings_src_creds.as_ref()),
+        };
+        if let Some(c) = c {
+            src_config = src_config.with_credentials(host, c.clone());
+        }
     }
     let src_client = Client::new(src_config.clone()).map_err(PublishError::Client)?;
 
     // Read and validate every item first.
     let mut items: Vec<PushItem> = Vec::new();
     let mut unreadable: Vec<ItemReport> = Vec::new();
-    let entries = load_items_lenient(sources, &src_client)
+    let skipped: Vec<SkippedReport> = files
+        .skipped
+        .iter()
+        .map(|(source, k)| SkippedReport {
+            name: k
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{source} item {}", k.index)),
+            class: k.class.clone(),
+            source: source.clone(),
+        })
+        .collect();
+    let entries = finish_loading(sources, files, &src_client)
         .await
         .map_err(PublishError::Source)?;
     for entry in entries {
@@ -166,6 +216,7 @@ async fn read_items(
         src_client,
         items,
         unreadable,
+        skipped,
     })
 }
 
@@ -181,12 +232,17 @@ pub async fn publish(
     sources: &[SourceUrl],
     options: &PublishOptions,
 ) -> Result<PushReport, PublishError> {
-    let dest_creds = credentials(&settings.dest_credentials, "dest_credentials")?;
+    // Credentials given to the call win; the settings' are only read when needed.
+    let dest_creds = match &options.dest_credentials {
+        Some(c) => Some(c.clone()),
+        None => credentials(&settings.dest_credentials, "dest_credentials")?,
+    };
     let ReadItems {
         src_config,
         src_client,
         items,
         unreadable,
+        skipped,
     } = read_items(settings, sources, options).await?;
     let plan = plan_push(&items, settings, options.skip_unsupported);
     let plan = match options.shard {
@@ -236,6 +292,7 @@ pub async fn publish(
     };
     let mut report = execute_plan(&engine, &src_client, &dest_client, &items, &plan, &opts).await;
     report.items.extend(unreadable);
+    report.skipped = skipped;
     if let Some(shard) = options.shard {
         report.shard = Some(shard.to_string());
         for item in &mut report.items {

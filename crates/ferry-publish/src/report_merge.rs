@@ -211,6 +211,8 @@ pub fn merge_shard_reports(
         shard: None,
         dry_run,
         items,
+        // Every shard read the same files: the first one's entries of other classes.
+        skipped: first.skipped.clone(),
         destinations,
         stats,
     })

@@ -1,6 +1,9 @@
 //! Loading push items from their sources: `file:` documents and `registry:` queries.
 
-use ferry_items::{ItemsError, PushItem, SourceUrl, load_file_source, load_file_source_lenient};
+use ferry_items::{
+    ContainerImagePushItem, ItemsError, PushItem, SkippedItem, SourceUrl, load_file_document,
+    load_file_source,
+};
 use ferry_registry::Client;
 
 use crate::registry_source::{RegistrySourceError, load_registry_source};
@@ -76,6 +79,130 @@ pub async fn load_items(
     Ok(items)
 }
 
+/// Like [`load_items`], also returning the entries of pushsource's other classes (with
+/// the path of their file), which [`load_items`] leaves out.
+pub async fn load_items_and_skipped(
+    sources: &[SourceUrl],
+    client: &Client,
+) -> Result<(Vec<PushItem>, Vec<(String, SkippedItem)>), LoadError> {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for s in sources {
+        match s {
+            SourceUrl::File(path) => {
+                let doc = load_file_document(path).map_err(LoadError::File)?;
+                let (i, k) = doc.into_items().map_err(|e| {
+                    LoadError::File(ItemsError::File {
+                        path: path.clone(),
+                        source: Box::new(e),
+                    })
+                })?;
+                items.extend(i);
+                let shown = path.display().to_string();
+                skipped.extend(k.into_iter().map(|k| (shown.clone(), k)));
+            }
+            SourceUrl::Registry(params) => items.extend(
+                load_registry_source(client, params)
+                    .await
+                    .map_err(LoadError::Registry)?,
+            ),
+        }
+    }
+    Ok((items, skipped))
+}
+
+/// The registries the items name in their pull specs (tag and digest specs, and those of
+/// an operator manifest's container images), sorted, each once: the hosts a push reads
+/// the images from.
+pub fn item_hosts<'a>(items: impl IntoIterator<Item = &'a PushItem>) -> Vec<String> {
+    fn pull_hosts(i: &ContainerImagePushItem, hosts: &mut Vec<String>) {
+        add_pull_info(i.pull_info(), hosts);
+    }
+    fn add_pull_info(p: &ferry_items::ContainerImagePullInfo, hosts: &mut Vec<String>) {
+        hosts.extend(p.tag_specs().iter().map(|s| s.registry().to_string()));
+        hosts.extend(p.digest_specs().iter().map(|s| s.registry().to_string()));
+    }
+    let mut hosts = Vec::new();
+    for item in items {
+        match item {
+            PushItem::ContainerImage(i) => pull_hosts(i, &mut hosts),
+            PushItem::SourceContainerImage(i) => add_pull_info(i.pull_info(), &mut hosts),
+            PushItem::OperatorManifest(i) => {
+                for c in i.container_image_items() {
+                    pull_hosts(c, &mut hosts);
+                }
+            }
+        }
+    }
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// The entries of the `file:` sources, read leniently, in the order of `sources`.
+#[derive(Debug, Default)]
+pub struct FileEntries {
+    /// Per source: its entries, `None` for a `registry:` source (read later by
+    /// [`finish_loading`], with a client that knows the credentials of the hosts the file
+    /// items name).
+    pub entries: Vec<Option<Vec<LenientItem>>>,
+    /// The entries of pushsource's other classes, with the path of their file.
+    pub skipped: Vec<(String, SkippedItem)>,
+}
+
+/// Reads the `file:` sources leniently (see [`load_items_lenient`]), keeping the entries
+/// of pushsource's other classes aside; the `registry:` sources are left for
+/// [`finish_loading`].
+pub fn load_file_sources_lenient(sources: &[SourceUrl]) -> Result<FileEntries, LoadError> {
+    let mut out = FileEntries::default();
+    for s in sources {
+        match s {
+            SourceUrl::File(path) => {
+                let doc = load_file_document(path).map_err(LoadError::File)?;
+                let shown = path.display().to_string();
+                out.entries.push(Some(
+                    doc.entries
+                        .into_iter()
+                        .map(|entry| {
+                            entry.map_err(|(name, e)| {
+                                (name.unwrap_or_else(|| shown.clone()), e.to_string())
+                            })
+                        })
+                        .collect(),
+                ));
+                out.skipped
+                    .extend(doc.skipped.into_iter().map(|k| (shown.clone(), k)));
+            }
+            SourceUrl::Registry(_) => out.entries.push(None),
+        }
+    }
+    Ok(out)
+}
+
+/// The items of every source, in order: the entries `files` read from the `file:`
+/// sources, and the items of the `registry:` sources, read now with `client`.
+pub async fn finish_loading(
+    sources: &[SourceUrl],
+    files: FileEntries,
+    client: &Client,
+) -> Result<Vec<LenientItem>, LoadError> {
+    let mut items = Vec::new();
+    for (s, loaded) in sources.iter().zip(files.entries) {
+        match (s, loaded) {
+            (_, Some(entries)) => items.extend(entries),
+            (SourceUrl::Registry(params), None) => items.extend(
+                load_registry_source(client, params)
+                    .await
+                    .map_err(LoadError::Registry)?
+                    .into_iter()
+                    .map(Ok),
+            ),
+            (SourceUrl::File(_), None) => {}
+        }
+    }
+    Ok(items)
+}
+
 /// Loads the items of every source, in order, keeping the entries of a file that are not
 /// valid items as errors (named by the item's name, else the file's path) instead of
 /// failing the file. A file that cannot be read or is not a list still fails.
@@ -83,27 +210,6 @@ pub async fn load_items_lenient(
     sources: &[SourceUrl],
     client: &Client,
 ) -> Result<Vec<LenientItem>, LoadError> {
-    let mut items = Vec::new();
-    for s in sources {
-        match s {
-            SourceUrl::File(path) => {
-                for entry in load_file_source_lenient(path).map_err(LoadError::File)? {
-                    items.push(entry.map_err(|(name, e)| {
-                        (
-                            name.unwrap_or_else(|| path.display().to_string()),
-                            e.to_string(),
-                        )
-                    }));
-                }
-            }
-            SourceUrl::Registry(params) => items.extend(
-                load_registry_source(client, params)
-                    .await
-                    .map_err(LoadError::Registry)?
-                    .into_iter()
-                    .map(Ok),
-            ),
-        }
-    }
-    Ok(items)
+    let files = load_file_sources_lenient(sources)?;
+    finish_loading(sources, files, client).await
 }

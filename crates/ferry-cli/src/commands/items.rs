@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use ferry_items::{SourceUrl, write_items_json, write_items_yaml};
-use ferry_publish::{load_items, source_hosts};
+use ferry_publish::{load_items_and_skipped, source_hosts};
 use ferry_registry::Client;
 
 use crate::cli::{Global, Output};
@@ -36,7 +36,7 @@ pub async fn run(g: &Global, a: ItemsArgs) -> Result<ExitCode> {
         let c = parse_creds("--creds", c.expose(), "FERRY_PASSWORD")?;
         config = config.with_credentials_for(source_hosts(&sources), &c);
     }
-    let items = load_items(&sources, &Client::new(config)?)
+    let (items, skipped) = load_items_and_skipped(&sources, &Client::new(config)?)
         .await
         .map_err(|e| {
             if e.is_bad_input() {
@@ -50,5 +50,14 @@ pub async fn run(g: &Global, a: ItemsArgs) -> Result<ExitCode> {
         Output::Text | Output::Yaml => write_items_yaml(&items),
     };
     print!("{text}");
+    // stdout stays a push-items document; the entries of other classes are listed aside.
+    for (source, k) in &skipped {
+        eprintln!(
+            "SKIPPED {} ({}, {source} item {}): not a container item",
+            k.name.as_deref().unwrap_or("-"),
+            k.class,
+            k.index
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use ferry_publish::{PublishOptions, Shard, TargetSettings, plan_shards, publish}
 
 use crate::cli::{Global, Output};
 use crate::commands::items::parse_sources;
-use crate::context::client_config;
+use crate::context::{Role, client_config, side_creds};
 use crate::{output, usage};
 
 /// Arguments of `ferry push`.
@@ -43,15 +43,29 @@ pub struct PushArgs {
     /// Sources of push items (file:PATH, a .yaml/.json path, registry:?image=...)
     #[arg(required = true)]
     pub sources: Vec<String>,
-    /// `--creds`, `--src-creds`, `--dest-creds`: for the source registries and the target
-    /// registry. Parsed, but not wired yet: `run` still takes the credentials of the target
-    /// settings (`source_credentials`, `dest_credentials`) only.
+    /// `--creds`, `--src-creds`, `--dest-creds`: for every source registry (those of
+    /// `registry:` sources and of the items' pull specs) and the target registry; they win
+    /// over the target settings' `source_credentials` and `dest_credentials`.
     #[command(flatten)]
     pub creds: crate::flags::TwoCreds,
 }
 
 pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     let settings = TargetSettings::load(&a.target).map_err(usage)?;
+    // The library prints nothing: its warnings (never a secret) and the keys it does not
+    // use (pubtools-quay's settings for other services) are shown here, once.
+    if !g.quiet {
+        for w in &settings.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if !settings.unused_keys.is_empty() {
+        tracing::info!(
+            "{}: keys ferry does not use: {}",
+            a.target.display(),
+            settings.unused_keys.join(", ")
+        );
+    }
     let sources = parse_sources(&a.sources)?;
     let mut client = client_config(g)?;
     if let Some(shard) = a.shard {
@@ -68,6 +82,8 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
         client,
         shard: a.shard,
         jobs_per_registry: g.jobs_per_registry.map(usize::from),
+        source_credentials: side_creds(g, Role::Source)?,
+        dest_credentials: side_creds(g, Role::Destination)?,
         progress: Some(crate::progress::for_run(
             g.quiet || g.output != Output::Text,
         )),

@@ -83,8 +83,75 @@ impl ItemReport {
     }
 }
 
-/// The whole report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An entry of pushsource's other classes (errata, files, RPMs, ...): read, not pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedReport {
+    /// The entry's name (`FILE item N` when it has none).
+    pub name: String,
+    /// Its class, as written (`ErratumPushItem`, ...).
+    pub class: String,
+    /// The items file it came from.
+    pub source: String,
+}
+
+/// The counts of a [`PushReport`], computed from its rows (see [`PushReport::summary`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PushSummary {
+    /// Destinations copied to.
+    pub copied: usize,
+    /// Destinations given a merged list.
+    pub merged: usize,
+    /// Destinations whose single image was replaced by a list.
+    pub overwritten: usize,
+    /// Destinations that already held the result.
+    pub unchanged: usize,
+    /// Destinations that failed.
+    pub failed: usize,
+    /// Items PUSHED.
+    pub pushed: usize,
+    /// Items still PENDING (a dry run's items that would be pushed).
+    pub pending: usize,
+    /// Items NOTFOUND.
+    pub not_found: usize,
+    /// Items INVALID.
+    pub invalid: usize,
+    /// Items FAILED.
+    pub items_failed: usize,
+    /// Items left out on request (`skip_unsupported`) or of pushsource's other classes.
+    pub skipped: usize,
+}
+
+impl PushSummary {
+    /// Destinations written (or, for a dry run, to be written).
+    pub fn written(&self) -> usize {
+        self.copied + self.merged + self.overwritten
+    }
+}
+
+impl std::fmt::Display for PushSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "destinations: {} copied, {} merged, {} overwritten, {} unchanged, {} failed; \
+             items: {} pushed, {} pending, {} not found, {} invalid, {} failed, {} skipped",
+            self.copied,
+            self.merged,
+            self.overwritten,
+            self.unchanged,
+            self.failed,
+            self.pushed,
+            self.pending,
+            self.not_found,
+            self.invalid,
+            self.items_failed,
+            self.skipped
+        )
+    }
+}
+
+/// The whole report. Serialized with its [`summary`](PushReport::summary) as `summary`
+/// (read back, the summary is recomputed from the rows).
+#[derive(Debug, Clone, Deserialize)]
 pub struct PushReport {
     /// The shard this report is of (`INDEX/COUNT`), for a sharded push.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,10 +160,40 @@ pub struct PushReport {
     pub dry_run: bool,
     /// Every item, in input order.
     pub items: Vec<ItemReport>,
+    /// The entries of pushsource's other classes, in input order: read, not pushed.
+    #[serde(default)]
+    pub skipped: Vec<SkippedReport>,
     /// Every destination, grouped by source.
     pub destinations: Vec<DestinationReport>,
     /// The engine's counters.
     pub stats: ferry_copy::StatsSnapshot,
+}
+
+#[derive(Serialize)]
+struct ReportView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a String>,
+    dry_run: bool,
+    items: &'a [ItemReport],
+    skipped: &'a [SkippedReport],
+    destinations: &'a [DestinationReport],
+    summary: PushSummary,
+    stats: &'a ferry_copy::StatsSnapshot,
+}
+
+impl Serialize for PushReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ReportView {
+            shard: self.shard.as_ref(),
+            dry_run: self.dry_run,
+            items: &self.items,
+            skipped: &self.skipped,
+            destinations: &self.destinations,
+            summary: self.summary(),
+            stats: &self.stats,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl PushReport {
@@ -113,6 +210,38 @@ impl PushReport {
                 || i.elsewhere
                 || (i.state == done && (i.reason.is_none() || !self.dry_run))
         })
+    }
+
+    /// The counts of the report's rows: destinations by action, items by state (skipped
+    /// items, and the entries of other classes, as skipped).
+    pub fn summary(&self) -> PushSummary {
+        let mut s = PushSummary {
+            skipped: self.skipped.len(),
+            ..PushSummary::default()
+        };
+        for d in &self.destinations {
+            match d.action {
+                DestinationAction::Copied => s.copied += 1,
+                DestinationAction::Merged => s.merged += 1,
+                DestinationAction::Overwritten => s.overwritten += 1,
+                DestinationAction::Unchanged => s.unchanged += 1,
+                DestinationAction::Failed => s.failed += 1,
+            }
+        }
+        for i in self.items.iter().filter(|i| !i.elsewhere) {
+            if i.is_skipped() {
+                s.skipped += 1;
+                continue;
+            }
+            match i.state {
+                PushItemState::Pushed => s.pushed += 1,
+                PushItemState::Pending => s.pending += 1,
+                PushItemState::NotFound => s.not_found += 1,
+                PushItemState::Invalid => s.invalid += 1,
+                PushItemState::Failed => s.items_failed += 1,
+            }
+        }
+        s
     }
 }
 
@@ -227,6 +356,7 @@ pub async fn execute_plan(
         shard: None,
         dry_run: opts.dry_run,
         items: item_reports,
+        skipped: Vec::new(),
         destinations,
         stats: engine.stats(),
     }
