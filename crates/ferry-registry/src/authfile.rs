@@ -69,15 +69,16 @@ fn file_error(
 
 /// Reads an auth file as JSON; `None` when it does not exist.
 fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, RegistryError> {
-    let text = match std::fs::read(path) {
+    let text = match ferry_image::read_bounded(path, ferry_image::MAX_SETTINGS_FILE_SIZE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(file_error(path, "cannot read", Some(e))),
     };
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some(Map::new()));
     }
-    match serde_json::from_slice::<Value>(&text) {
+    match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(m)) => Ok(Some(m)),
         // The parser's message may quote file content, which may be a secret: keep only
         // the position.

@@ -1,0 +1,52 @@
+//! Hostile input and output: endless files, duplicate keys, control characters from
+//! outside, destinations that contradict their source.
+
+mod common;
+
+use common::Ferry;
+
+fn no_panic(r: &common::Run) {
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+}
+
+#[test]
+fn endless_input_files_are_refused_naming_file_and_limit() {
+    let f = Ferry::new(&[]);
+    let items = f.path("items.yaml");
+    common::write(&items, "[]\n");
+    for (args, limit) in [
+        (vec!["items", "file:/dev/zero"], "64 MiB"),
+        (
+            vec!["push", "--target", "/dev/zero", items.to_str().unwrap()],
+            "1 MiB",
+        ),
+    ] {
+        let r = f.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        no_panic(&r);
+        assert!(
+            r.stderr.contains("/dev/zero")
+                && r.stderr
+                    .contains(&format!("larger than the limit of {limit}")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn duplicate_keys_in_push_items_are_refused() {
+    let f = Ferry::new(&[]);
+    let items = f.path("items.yaml");
+    common::write(
+        &items,
+        "\u{feff}- ContainerImagePushItem:\n    name: app\n    dest: [a]\n    dest: [b]\n    pull_info:\n      tag_specs: [{registry: reg, repository: ns/app, tag: '1'}]\n",
+    );
+    let r = f.run(&["items", items.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(r#"item 0 ("app")"#) && r.stderr.contains(r#"duplicate key "dest""#),
+        "{}",
+        r.stderr
+    );
+}
