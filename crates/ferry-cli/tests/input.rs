@@ -50,3 +50,32 @@ fn duplicate_keys_in_push_items_are_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn registry_messages_reach_the_terminal_escaped() {
+    let reg = ferry_testkit::Registry::plain();
+    let img = ferry_testkit::images::simple(71, ferry_testkit::images::Format::Oci);
+    ferry_testkit::images::push_image(&reg, "m/app", Some("t"), &img);
+    let proxy = ferry_testkit::proxy::FaultProxy::new(&reg);
+    proxy.fail_next_with_message(
+        "GET",
+        "/manifests/",
+        403,
+        "\x1b[31mowned\x1b]0;title\x07",
+        10,
+    );
+    let f = Ferry::new(&[&reg]);
+    let r = f.run(&["inspect", &format!("{}/m/app:t", proxy.host())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("owned"),
+        "the message is shown: {}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('\x1b') && !r.stderr.contains('\x07'),
+        "raw control characters reached the terminal: {:?}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(r"\u{1b}[31mowned"), "{:?}", r.stderr);
+}

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
+use crate::output::{say, warn_line};
 use crate::{output, usage};
 
 /// Arguments of `ferry copy`.
@@ -95,9 +96,9 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
             } else {
                 "unchanged"
             };
-            println!("{what} {dest_loc} {}", outcome.digest);
+            say!("{what} {dest_loc} {}", outcome.digest);
             if !g.quiet {
-                eprintln!("{}", output::summary(&stats));
+                warn_line!("{}", output::summary(&stats));
             }
         }
     }
