@@ -79,3 +79,26 @@ fn registry_messages_reach_the_terminal_escaped() {
     );
     assert!(r.stderr.contains(r"\u{1b}[31mowned"), "{:?}", r.stderr);
 }
+
+#[test]
+fn a_destination_digest_that_is_not_the_source_is_refused_before_writing() {
+    let reg = ferry_testkit::Registry::plain();
+    let img = ferry_testkit::images::simple(72, ferry_testkit::images::Format::Oci);
+    ferry_testkit::images::push_image(&reg, "m/app", Some("t"), &img);
+    let f = Ferry::new(&[&reg]);
+    let src = format!("{}/m/app:t", reg.host());
+    let actual = f.ok(&["digest", &src]).trim().to_string();
+    let other = ferry_image::Digest::sha256(b"another image");
+    let r = f.run(&["copy", &src, &format!("{}/m/copy@{other}", reg.host())]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&other.to_string()) && r.stderr.contains(&actual),
+        "{}",
+        r.stderr
+    );
+    let r = f.run(&["digest", &format!("{}/m/copy@{actual}", reg.host())]);
+    assert_eq!(r.code, 1, "nothing was written: {}", r.stdout);
+    f.ok(&["copy", &src, &format!("{}/m/copy@{actual}", reg.host())]);
+    let r = f.ok(&["digest", &format!("{}/m/copy@{actual}", reg.host())]);
+    assert_eq!(r.trim(), actual);
+}

@@ -151,7 +151,28 @@ impl CopyEngine {
                 None => Ok(None),
             }
         };
-        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now)
+        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now, None)
+            .await
+    }
+
+    /// [`copy`](Self::copy) to a destination named by digest (`expected`): refused before
+    /// anything is written when the manifest to write (after the platform filter) has
+    /// another digest.
+    pub async fn copy_expecting<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        src_target: &Target,
+        dest: &D,
+        dest_tag: Option<&str>,
+        expected: Option<&Digest>,
+    ) -> Result<CopyOutcome> {
+        let tag_now = async {
+            match dest_tag {
+                Some(t) => dest.resolve_tag(t).await,
+                None => Ok(None),
+            }
+        };
+        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now, expected)
             .await
     }
 
@@ -165,8 +186,15 @@ impl CopyEngine {
         dest_tag: &str,
         tagged: Option<Digest>,
     ) -> Result<CopyOutcome> {
-        self.fetch_and_copy(src, src_target, dest, Some(dest_tag), async { Ok(tagged) })
-            .await
+        self.fetch_and_copy(
+            src,
+            src_target,
+            dest,
+            Some(dest_tag),
+            async { Ok(tagged) },
+            None,
+        )
+        .await
     }
 
     /// Fetches the source manifest while `tagged` learns what the destination tag holds,
@@ -178,6 +206,7 @@ impl CopyEngine {
         dest: &D,
         dest_tag: Option<&str>,
         tagged: impl std::future::Future<Output = Result<Option<Digest>>>,
+        expected: Option<&Digest>,
     ) -> Result<CopyOutcome> {
         let what = || {
             let to = dest_tag.map(|t| format!(":{t}")).unwrap_or_default();
@@ -190,6 +219,14 @@ impl CopyEngine {
         };
         let (raw, tagged) = futures_util::future::join(src.manifest(src_target), tagged).await;
         let top = self.select_platforms(src, raw.ctx(what)?).await.ctx(what)?;
+        if let Some(named) = expected
+            && named != top.digest()
+        {
+            return Err(CopyError::DestinationDigest {
+                named: named.clone(),
+                actual: top.digest().clone(),
+            });
+        }
         self.copy_top_known(src, top, dest, dest_tag, tagged.ctx(what)?)
             .await
             .ctx(what)

@@ -76,7 +76,15 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         platforms.push(host_platform());
     }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
-    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc).await?;
+    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc)
+        .await
+        .map_err(|e| {
+            if e.is_destination_digest() {
+                usage(e)
+            } else {
+                anyhow::Error::new(e)
+            }
+        })?;
     let stats = engine.stats();
     match g.output {
         Output::Json | Output::Yaml => output::structured(
