@@ -102,3 +102,26 @@ fn a_destination_digest_that_is_not_the_source_is_refused_before_writing() {
     let r = f.ok(&["digest", &format!("{}/m/copy@{actual}", reg.host())]);
     assert_eq!(r.trim(), actual);
 }
+
+#[test]
+fn a_source_that_dies_mid_copy_is_reported_as_the_source() {
+    let reg = ferry_testkit::Registry::plain();
+    let img = ferry_testkit::images::simple(73, ferry_testkit::images::Format::Oci);
+    ferry_testkit::images::push_image(&reg, "m/app", Some("t"), &img);
+    let proxy = ferry_testkit::proxy::FaultProxy::new(&reg);
+    proxy.truncate_blobs(true);
+    let f = Ferry::new(&[&reg]);
+    let r = f.run(&[
+        "copy",
+        &format!("{}/m/app:t", proxy.host()),
+        &format!("{}/m/copy:t", reg.host()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("from the source {}/m/app", proxy.host())),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("PUT"), "{}", r.stderr);
+}

@@ -491,8 +491,25 @@ impl CopyEngine {
             digest: desc.digest.clone(),
             size: known_size,
             progress: self.progress.clone(),
+            source_error: Arc::new(Mutex::new(None)),
         };
-        dest.put_blob(&desc, &opener).await?;
+        if let Err(e) = dest.put_blob(&desc, &opener).await {
+            // The upload fails when the source stream it carries fails: say so, rather
+            // than blame the destination's PUT.
+            let source_error = opener
+                .source_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            return Err(match source_error {
+                Some(reason) => CopyError::SourceBlob {
+                    digest: desc.digest.clone(),
+                    from: src.describe(),
+                    reason,
+                },
+                None => e,
+            });
+        }
         if let Some(to) = dest.repo_id() {
             self.remember(&to, &desc.digest);
         }
@@ -602,18 +619,43 @@ struct VerifyingOpener<'a, S> {
     digest: Digest,
     size: Option<u64>,
     progress: Arc<dyn Progress>,
+    /// Why the source stream of the latest attempt failed, if it did.
+    source_error: Arc<Mutex<Option<String>>>,
+}
+
+/// An error with its causes, on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 impl<S: ImageSource> BlobOpener for VerifyingOpener<'_, S> {
     fn open(&self) -> BoxFuture<'_, std::result::Result<ByteStream, RegistryError>> {
         Box::pin(async move {
+            *self.source_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
             match self.src.blob(&self.digest).await {
-                Ok((_, stream)) => Ok(verifying(
-                    stream,
-                    self.digest.clone(),
-                    self.size,
-                    Some(self.progress.clone()),
-                )),
+                Ok((_, stream)) => {
+                    let slot = self.source_error.clone();
+                    let verified = verifying(
+                        stream,
+                        self.digest.clone(),
+                        self.size,
+                        Some(self.progress.clone()),
+                    )
+                    .inspect_err(move |e| {
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(error_chain(e));
+                    });
+                    let s: ByteStream = Box::pin(verified);
+                    Ok(s)
+                }
                 // The source failed to open: hand the failure to the upload as the first
                 // item of the stream, keeping the copy error inside.
                 Err(e) => {

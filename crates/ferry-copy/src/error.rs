@@ -52,6 +52,16 @@ pub enum CopyError {
     /// A request that cannot be carried out as asked.
     #[error("{0}")]
     Unsupported(String),
+    /// The source failed while a blob streamed from it to the destination.
+    #[error("reading blob {digest} from the source {from}: {reason}")]
+    SourceBlob {
+        /// The blob.
+        digest: Digest,
+        /// The source, as the copy describes it.
+        from: String,
+        /// Why the read failed.
+        reason: String,
+    },
     /// A destination named by digest that is not the digest of the image to write.
     #[error(
         "the destination names digest {named}, but the image to copy has digest {actual}; name the destination by tag, or by the image's digest"
