@@ -125,3 +125,51 @@ fn a_source_that_dies_mid_copy_is_reported_as_the_source() {
     );
     assert!(!r.stderr.contains("PUT"), "{}", r.stderr);
 }
+
+/// Every key ferry defines is snake_case; descriptors, annotations and labels copied from
+/// image documents keep their own names and are not walked.
+fn assert_snake_keys(v: &serde_json::Value, at: &str) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                assert!(
+                    k.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "key {k:?} at {at} is not snake_case"
+                );
+                if !["manifests", "layers", "config", "annotations", "labels"].contains(&k.as_str())
+                {
+                    assert_snake_keys(child, &format!("{at}.{k}"));
+                }
+            }
+        }
+        serde_json::Value::Array(list) => list.iter().for_each(|c| assert_snake_keys(c, at)),
+        _ => {}
+    }
+}
+
+#[test]
+fn json_keys_ferry_defines_are_snake_case() {
+    let reg = ferry_testkit::Registry::plain();
+    let img = ferry_testkit::images::simple(74, ferry_testkit::images::Format::Oci);
+    ferry_testkit::images::push_image(&reg, "m/app", Some("t"), &img);
+    let f = Ferry::new(&[&reg]);
+    let src = format!("{}/m/app:t", reg.host());
+    for args in [
+        vec![
+            "-o",
+            "json",
+            "copy",
+            &src,
+            &format!("{}/m/copy:t", reg.host()),
+        ],
+        vec!["-o", "json", "digest", &src],
+        vec!["-o", "json", "inspect", &src],
+    ] {
+        let out = f.run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(v.get("media_type").is_some(), "{args:?}: {v}");
+        assert_snake_keys(&v, "");
+    }
+}

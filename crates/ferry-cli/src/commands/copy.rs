@@ -93,7 +93,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
                 "source": src_loc.to_string(),
                 "destination": dest_loc.to_string(),
                 "digest": outcome.digest,
-                "mediaType": outcome.media_type,
+                "media_type": outcome.media_type,
                 "changed": outcome.changed,
                 "stats": stats,
             }),

@@ -75,11 +75,11 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
             &json!({
                 "source": src_loc.to_string(),
                 "destination": dest_loc.to_string(),
-                "dryRun": a.dry_run,
+                "dry_run": a.dry_run,
                 "action": outcome.action,
                 "digest": outcome.digest,
                 "platforms": outcome.platforms,
-                "keptFromDestination": outcome.kept_from_destination,
+                "kept_from_destination": outcome.kept_from_destination,
                 "rounds": outcome.rounds,
                 "note": outcome.note,
                 "stats": engine.stats(),

@@ -59,7 +59,7 @@ pub async fn digest(g: &Global, a: RefArg) -> Result<ExitCode> {
     match g.output {
         Output::Json | Output::Yaml => output::structured(
             g.output,
-            &json!({"name": loc.to_string(), "digest": desc.digest, "mediaType": desc.media_type}),
+            &json!({"name": loc.to_string(), "digest": desc.digest, "media_type": desc.media_type}),
         )?,
         Output::Text => say!("{}", desc.digest),
     }
