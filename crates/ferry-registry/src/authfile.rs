@@ -314,6 +314,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn auth_files_are_bounded_and_may_start_with_a_bom() {
+        let e = read_json(Path::new("/dev/zero")).unwrap_err();
+        let chain = format!(
+            "{e}: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        );
+        assert!(
+            chain.contains("/dev/zero") && chain.contains("limit of 1 MiB"),
+            "{chain}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, "\u{feff}{\"auths\": {}}").unwrap();
+        assert!(read_json(&path).unwrap().unwrap().contains_key("auths"));
+    }
+
+    #[test]
     fn normalizes_keys() {
         assert_eq!(normalize_key("https://index.docker.io/v1/"), "docker.io");
         assert_eq!(normalize_key("docker.io"), "docker.io");
