@@ -56,7 +56,7 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            eprintln!("ferry: error: {}", format_chain(&e));
+            eprintln!("ferry: error: {}", output::safe(&format_chain(&e)));
             ExitCode::from(code)
         }
     }

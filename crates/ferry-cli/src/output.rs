@@ -24,11 +24,33 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Prints lines.
+/// Text from outside ferry (registry messages, item names, tags) with its control
+/// characters written as visible escapes, for printing to a terminal.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    ferry_image::sanitize_for_terminal(text)
+}
+
+/// Prints one line of text on stdout, escaping control characters (see [`safe`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::output::safe(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
+/// Prints one line of text on stderr, escaping control characters (see [`safe`]).
+macro_rules! warn_line {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::output::safe(&format!($($arg)*)))
+    };
+}
+pub(crate) use warn_line;
+
+/// Prints lines, escaping control characters (see [`safe`]).
 pub fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for l in items {
-        writeln!(out, "{}", l.as_ref())?;
+        writeln!(out, "{}", safe(l.as_ref()))?;
     }
     out.flush()?;
     Ok(())
@@ -72,7 +94,7 @@ pub fn push_report(r: &PushReport) {
     } else {
         "push"
     };
-    println!(
+    say!(
         "{head}: {} item(s), {} destination(s)",
         r.items.len(),
         r.destinations.len()
@@ -91,12 +113,12 @@ pub fn push_report(r: &PushReport) {
             action
         };
         match (&d.digest, &d.error) {
-            (_, Some(e)) => println!("  {action:>11}  {}  ({e})", d.destination),
-            (Some(dg), None) => println!("  {action:>11}  {}  {dg}", d.destination),
-            (None, None) => println!("  {action:>11}  {}", d.destination),
+            (_, Some(e)) => say!("  {action:>11}  {}  ({e})", d.destination),
+            (Some(dg), None) => say!("  {action:>11}  {}  {dg}", d.destination),
+            (None, None) => say!("  {action:>11}  {}", d.destination),
         }
     }
-    println!("items:");
+    say!("items:");
     for i in &r.items {
         let state = serde_json::to_value(i.state)
             .ok()
@@ -108,8 +130,8 @@ pub fn push_report(r: &PushReport) {
             .map(|a| format!(" [{a}]"))
             .unwrap_or_default();
         match &i.reason {
-            Some(reason) => println!("  {state:>9}  {}{arch}  ({reason})", i.name),
-            None => println!("  {state:>9}  {}{arch}", i.name),
+            Some(reason) => say!("  {state:>9}  {}{arch}  ({reason})", i.name),
+            None => say!("  {state:>9}  {}{arch}", i.name),
         }
     }
     if !r.skipped.is_empty() {

@@ -151,7 +151,28 @@ impl CopyEngine {
                 None => Ok(None),
             }
         };
-        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now)
+        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now, None)
+            .await
+    }
+
+    /// [`copy`](Self::copy) to a destination named by digest (`expected`): refused before
+    /// anything is written when the manifest to write (after the platform filter) has
+    /// another digest.
+    pub async fn copy_expecting<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        src_target: &Target,
+        dest: &D,
+        dest_tag: Option<&str>,
+        expected: Option<&Digest>,
+    ) -> Result<CopyOutcome> {
+        let tag_now = async {
+            match dest_tag {
+                Some(t) => dest.resolve_tag(t).await,
+                None => Ok(None),
+            }
+        };
+        self.fetch_and_copy(src, src_target, dest, dest_tag, tag_now, expected)
             .await
     }
 
@@ -165,8 +186,15 @@ impl CopyEngine {
         dest_tag: &str,
         tagged: Option<Digest>,
     ) -> Result<CopyOutcome> {
-        self.fetch_and_copy(src, src_target, dest, Some(dest_tag), async { Ok(tagged) })
-            .await
+        self.fetch_and_copy(
+            src,
+            src_target,
+            dest,
+            Some(dest_tag),
+            async { Ok(tagged) },
+            None,
+        )
+        .await
     }
 
     /// Fetches the source manifest while `tagged` learns what the destination tag holds,
@@ -178,6 +206,7 @@ impl CopyEngine {
         dest: &D,
         dest_tag: Option<&str>,
         tagged: impl std::future::Future<Output = Result<Option<Digest>>>,
+        expected: Option<&Digest>,
     ) -> Result<CopyOutcome> {
         let what = || {
             let to = dest_tag.map(|t| format!(":{t}")).unwrap_or_default();
@@ -190,6 +219,14 @@ impl CopyEngine {
         };
         let (raw, tagged) = futures_util::future::join(src.manifest(src_target), tagged).await;
         let top = self.select_platforms(src, raw.ctx(what)?).await.ctx(what)?;
+        if let Some(named) = expected
+            && named != top.digest()
+        {
+            return Err(CopyError::DestinationDigest {
+                named: named.clone(),
+                actual: top.digest().clone(),
+            });
+        }
         self.copy_top_known(src, top, dest, dest_tag, tagged.ctx(what)?)
             .await
             .ctx(what)
@@ -454,8 +491,25 @@ impl CopyEngine {
             digest: desc.digest.clone(),
             size: known_size,
             progress: self.progress.clone(),
+            source_error: Arc::new(Mutex::new(None)),
         };
-        dest.put_blob(&desc, &opener).await?;
+        if let Err(e) = dest.put_blob(&desc, &opener).await {
+            // The upload fails when the source stream it carries fails: say so, rather
+            // than blame the destination's PUT.
+            let source_error = opener
+                .source_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            return Err(match source_error {
+                Some(reason) => CopyError::SourceBlob {
+                    digest: desc.digest.clone(),
+                    from: src.describe(),
+                    reason,
+                },
+                None => e,
+            });
+        }
         if let Some(to) = dest.repo_id() {
             self.remember(&to, &desc.digest);
         }
@@ -565,18 +619,43 @@ struct VerifyingOpener<'a, S> {
     digest: Digest,
     size: Option<u64>,
     progress: Arc<dyn Progress>,
+    /// Why the source stream of the latest attempt failed, if it did.
+    source_error: Arc<Mutex<Option<String>>>,
+}
+
+/// An error with its causes, on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 impl<S: ImageSource> BlobOpener for VerifyingOpener<'_, S> {
     fn open(&self) -> BoxFuture<'_, std::result::Result<ByteStream, RegistryError>> {
         Box::pin(async move {
+            *self.source_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
             match self.src.blob(&self.digest).await {
-                Ok((_, stream)) => Ok(verifying(
-                    stream,
-                    self.digest.clone(),
-                    self.size,
-                    Some(self.progress.clone()),
-                )),
+                Ok((_, stream)) => {
+                    let slot = self.source_error.clone();
+                    let verified = verifying(
+                        stream,
+                        self.digest.clone(),
+                        self.size,
+                        Some(self.progress.clone()),
+                    )
+                    .inspect_err(move |e| {
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(error_chain(e));
+                    });
+                    let s: ByteStream = Box::pin(verified);
+                    Ok(s)
+                }
                 // The source failed to open: hand the failure to the upload as the first
                 // item of the stream, keeping the copy error inside.
                 Err(e) => {

@@ -52,6 +52,26 @@ pub enum CopyError {
     /// A request that cannot be carried out as asked.
     #[error("{0}")]
     Unsupported(String),
+    /// The source failed while a blob streamed from it to the destination.
+    #[error("reading blob {digest} from the source {from}: {reason}")]
+    SourceBlob {
+        /// The blob.
+        digest: Digest,
+        /// The source, as the copy describes it.
+        from: String,
+        /// Why the read failed.
+        reason: String,
+    },
+    /// A destination named by digest that is not the digest of the image to write.
+    #[error(
+        "the destination names digest {named}, but the image to copy has digest {actual}; name the destination by tag, or by the image's digest"
+    )]
+    DestinationDigest {
+        /// The digest in the destination.
+        named: Digest,
+        /// The digest of the manifest that would be written.
+        actual: Digest,
+    },
     /// The same failure shared by several waiters (a deduplicated blob copy).
     #[error(transparent)]
     Shared(Arc<CopyError>),
@@ -67,6 +87,17 @@ pub enum CopyError {
 }
 
 impl CopyError {
+    /// Whether this is (or wraps) a [`CopyError::DestinationDigest`]: bad input, refused
+    /// before anything was written.
+    pub fn is_destination_digest(&self) -> bool {
+        match self {
+            CopyError::DestinationDigest { .. } => true,
+            CopyError::Context { source, .. } => source.is_destination_digest(),
+            CopyError::Shared(e) => e.is_destination_digest(),
+            _ => false,
+        }
+    }
+
     /// Wraps the error with what was being done.
     pub fn context(self, context: impl Into<String>) -> CopyError {
         CopyError::Context {

@@ -39,7 +39,13 @@ pub async fn copy_image(
         .map_err(|e| e.context(format!("opening {dest}")))?;
     let tag = dest.destination_tag();
     let outcome = engine
-        .copy(&source, &target, &destination, tag.as_deref())
+        .copy_expecting(
+            &source,
+            &target,
+            &destination,
+            tag.as_deref(),
+            dest.reference().and_then(|r| r.digest()),
+        )
         .await?;
     // An archive is written only now, whole, once the copy succeeded.
     destination

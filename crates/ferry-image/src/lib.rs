@@ -1,5 +1,6 @@
 //! The container image model of ferry: references, digests, media types, platforms,
-//! descriptors and manifests. No I/O, no async.
+//! descriptors and manifests. No async; the only I/O is the bounded read of local input
+//! files ([`read_bounded`]).
 //!
 //! Raw manifest bytes are the truth: [`RawManifest`] keeps the bytes a registry served and
 //! the digest computed over them; [`Manifest`] is a parsed view used to walk an image, never
@@ -8,6 +9,7 @@
 mod depth;
 mod digest;
 mod error;
+mod input;
 mod manifest;
 mod media;
 mod platform;
@@ -17,6 +19,10 @@ mod schema1;
 pub use depth::{MAX_MANIFEST_DEPTH, check_depth};
 pub use digest::{Algorithm, Digest, DigestVerifier};
 pub use error::ImageError;
+pub use input::{
+    MAX_ITEMS_FILE_SIZE, MAX_SETTINGS_FILE_SIZE, MAX_TEXT_NESTING, check_nesting, read_bounded,
+    read_bounded_text, sanitize_for_terminal, strip_bom,
+};
 pub use manifest::{
     Descriptor, ImageConfig, ImageManifest, IndexManifest, Manifest, ManifestKind, RawManifest,
     RunConfig, Schema1History, Schema1Layer, Schema1Manifest,

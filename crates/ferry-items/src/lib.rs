@@ -10,6 +10,7 @@ mod document;
 mod error;
 mod image;
 mod item;
+mod node;
 mod pullspec;
 mod raw;
 mod serial;
@@ -32,6 +33,8 @@ pub use source::{
 };
 pub use state::{BuildInfo, PushItemState};
 
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod source_tests;
 #[cfg(test)]

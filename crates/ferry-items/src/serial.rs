@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 
 use super::document::{ItemsDocument, LenientEntry, SKIPPED_CLASSES, SkippedItem, strict};
 use super::item::ITEM_CLASSES;
+use super::node::{DocumentNode, Node};
 use super::raw::{RawImage, RawOperator};
 use super::{ContainerImagePushItem, ItemsError, PushItem, SourceContainerImagePushItem};
 
@@ -95,16 +96,26 @@ pub fn read_items_json_lenient(text: &str) -> Result<Vec<LenientEntry>, ItemsErr
 /// (see [`SKIPPED_CLASSES`](crate::SKIPPED_CLASSES)) as [`SkippedItem`]s; a malformed
 /// document or an unknown class is an error, an invalid item is returned as such.
 pub fn read_document_yaml(text: &str) -> Result<ItemsDocument, ItemsError> {
+    let text = ferry_image::strip_bom(text);
     if text.trim().is_empty() {
         return Ok(ItemsDocument::default());
     }
-    let doc: serde_json::Value = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
+    check_nesting(text)?;
+    let doc: DocumentNode = serde_norway::from_str(text).map_err(ItemsError::Yaml)?;
     read_document(doc)
+}
+
+/// Refuses brackets nested so deep that the parser would take long to refuse them.
+fn check_nesting(text: &str) -> Result<(), ItemsError> {
+    ferry_image::check_nesting(text, ferry_image::MAX_TEXT_NESTING)
+        .map_err(|reason| ItemsError::InvalidDocument { reason })
 }
 
 /// Reads the JSON form entry by entry (see [`read_document_yaml`]).
 pub fn read_document_json(text: &str) -> Result<ItemsDocument, ItemsError> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(ItemsError::Json)?;
+    let text = ferry_image::strip_bom(text);
+    check_nesting(text)?;
+    let doc: DocumentNode = serde_json::from_str(text).map_err(ItemsError::Json)?;
     read_document(doc)
 }
 
@@ -114,10 +125,13 @@ enum Read {
     Skipped(SkippedItem),
 }
 
-fn read_document(doc: serde_json::Value) -> Result<ItemsDocument, ItemsError> {
+fn read_document(doc: DocumentNode) -> Result<ItemsDocument, ItemsError> {
     let entries = match doc {
-        serde_json::Value::Array(entries) => entries,
-        serde_json::Value::Null => return Ok(ItemsDocument::default()),
+        DocumentNode::List(entries) => entries,
+        DocumentNode::Other(Node {
+            value: serde_json::Value::Null,
+            ..
+        }) => return Ok(ItemsDocument::default()),
         _ => {
             return Err(ItemsError::InvalidDocument {
                 reason: "expected a list of items, each a one-key map from class name to fields"
@@ -126,13 +140,28 @@ fn read_document(doc: serde_json::Value) -> Result<ItemsDocument, ItemsError> {
         }
     };
     let mut out = ItemsDocument::default();
-    for (index, entry) in entries.into_iter().enumerate() {
+    for (index, node) in entries.into_iter().enumerate() {
+        let entry = node.value;
         let name = entry
             .as_object()
             .and_then(|m| m.values().next())
             .and_then(|f| f.get("name"))
             .and_then(serde_json::Value::as_str)
             .map(str::to_string);
+        if let Some(key) = node.duplicates.first() {
+            // The path starts with the class; the fields are what the reader knows.
+            let key = key.split_once('.').map_or(key.as_str(), |(_, rest)| rest);
+            let reason = format!("duplicate key {key:?} (a key may appear only once)");
+            out.entries.push(Err((
+                name.clone(),
+                ItemsError::InvalidEntry {
+                    index,
+                    name,
+                    reason,
+                },
+            )));
+            continue;
+        }
         match read_entry(index, entry) {
             Ok(Read::Item(item)) => out.entries.push(Ok(*item)),
             Ok(Read::Skipped(skipped)) => out.skipped.push(skipped),

@@ -246,10 +246,12 @@ pub fn load_file_source_lenient(path: impl AsRef<Path>) -> Result<Vec<LenientEnt
 /// YAML otherwise. Errors name the path.
 pub fn load_file_document(path: impl AsRef<Path>) -> Result<ItemsDocument, ItemsError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| ItemsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = ferry_image::read_bounded_text(path, ferry_image::MAX_ITEMS_FILE_SIZE).map_err(
+        |source| ItemsError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));

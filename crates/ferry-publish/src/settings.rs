@@ -119,10 +119,12 @@ impl CredentialSettings {
         ) {
             (Some(var), _, _) => std::env::var(var)
                 .map_err(|_| bad(format!("environment variable {var} is not set")))?,
-            (_, Some(path), _) => std::fs::read_to_string(path)
-                .map_err(|e| bad(format!("password file {}: {e}", path.display())))?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
+            (_, Some(path), _) => {
+                ferry_image::read_bounded_text(path, ferry_image::MAX_SETTINGS_FILE_SIZE)
+                    .map_err(|e| bad(format!("password file {}: {e}", path.display())))?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string()
+            }
             (_, _, Some(inline)) => inline.clone(),
             (None, None, None) => {
                 return Err(bad(
@@ -292,10 +294,12 @@ impl TargetSettings {
     /// the file and the key.
     pub fn load(path: &Path) -> Result<TargetSettings, SettingsError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let limit = ferry_image::MAX_SETTINGS_FILE_SIZE;
+        let text =
+            ferry_image::read_bounded_text(path, limit).map_err(|source| SettingsError::Read {
+                path: shown.clone(),
+                source,
+            })?;
         TargetSettings::parse_named(&text, &shown)
     }
 
@@ -306,6 +310,13 @@ impl TargetSettings {
     }
 
     fn parse_named(text: &str, path: &str) -> Result<TargetSettings, SettingsError> {
+        let text = ferry_image::strip_bom(text);
+        ferry_image::check_nesting(text, ferry_image::MAX_TEXT_NESTING).map_err(|reason| {
+            SettingsError::Parse {
+                path: path.to_string(),
+                reason,
+            }
+        })?;
         // JSON is read as JSON (YAML would refuse its tab indentation), the rest as YAML.
         let is_json = text.trim_start().starts_with('{');
         let value = if is_json {
@@ -317,6 +328,21 @@ impl TargetSettings {
             && pubtools::is_pubtools(map)
         {
             return pubtools::parse(map, path);
+        }
+        // YAML reads `registry: 5000` as a number, which the string field would take as
+        // the host "5000": refuse it, as the push items refuse numbers for strings.
+        if let Ok(serde_json::Value::Object(map)) = &value {
+            for key in ["registry", "namespace"] {
+                if let Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) =
+                    map.get(key)
+                {
+                    return Err(SettingsError::Key {
+                        path: path.to_string(),
+                        key: key.to_string(),
+                        reason: format!("expected a string, found {v} (quote it)"),
+                    });
+                }
+            }
         }
         let parse_error = |reason: String| SettingsError::Parse {
             path: path.to_string(),
@@ -478,10 +504,39 @@ mod tests {
                 "password",
             ),
             ("- a\n- b\n", "invalid type"),
+            (
+                "registry: 5000\n",
+                "key registry: expected a string, found 5000",
+            ),
+            (
+                "registry: quay.io\nnamespace: 12\n",
+                "key namespace: expected a string",
+            ),
+            ("registry: quay.io\nregistry: quay.io\n", "duplicate"),
+            ("registry: [[[[[[[[[[]]]]]]]]]]\n", "invalid type"),
         ] {
             let e = TargetSettings::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn settings_files_are_bounded_and_may_start_with_a_bom() {
+        let e = TargetSettings::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/dev/zero") && e.contains("larger than the limit of 1 MiB"),
+            "{e}"
+        );
+        let s = TargetSettings::parse("\u{feff}registry: quay.io\n").unwrap();
+        assert_eq!(s.registry, "quay.io");
+        let deep = format!("registry: {}\n", "[".repeat(100_000));
+        let e = TargetSettings::parse(&deep).unwrap_err().to_string();
+        assert!(e.contains("nested deeper than 1000"), "{e}");
+        let c = CredentialSettings::from_file("u", "/dev/zero");
+        let e = c.resolve("dest_credentials").unwrap_err().to_string();
+        assert!(e.contains("limit of 1 MiB"), "{e}");
     }
 
     #[test]

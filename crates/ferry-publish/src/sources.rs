@@ -34,7 +34,8 @@ impl LoadError {
 fn is_bad_document(e: &ItemsError) -> bool {
     match e {
         ItemsError::File { source, .. } => is_bad_document(source),
-        ItemsError::Io { .. } => false,
+        // Too large or not UTF-8: the file's content is at fault, not the machine.
+        ItemsError::Io { source, .. } => source.kind() == std::io::ErrorKind::InvalidData,
         _ => true,
     }
 }

@@ -69,15 +69,16 @@ fn file_error(
 
 /// Reads an auth file as JSON; `None` when it does not exist.
 fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, RegistryError> {
-    let text = match std::fs::read(path) {
+    let text = match ferry_image::read_bounded(path, ferry_image::MAX_SETTINGS_FILE_SIZE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(file_error(path, "cannot read", Some(e))),
     };
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some(Map::new()));
     }
-    match serde_json::from_slice::<Value>(&text) {
+    match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(m)) => Ok(Some(m)),
         // The parser's message may quote file content, which may be a secret: keep only
         // the position.
@@ -311,6 +312,25 @@ pub fn remove(path: &Path, registry: &str) -> Result<bool, RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_files_are_bounded_and_may_start_with_a_bom() {
+        let e = read_json(Path::new("/dev/zero")).unwrap_err();
+        let chain = format!(
+            "{e}: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        );
+        assert!(
+            chain.contains("/dev/zero") && chain.contains("limit of 1 MiB"),
+            "{chain}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, "\u{feff}{\"auths\": {}}").unwrap();
+        assert!(read_json(&path).unwrap().unwrap().contains_key("auths"));
+    }
 
     #[test]
     fn normalizes_keys() {

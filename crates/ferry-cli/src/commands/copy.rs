@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
+use crate::output::{say, warn_line};
 use crate::{output, usage};
 
 /// Arguments of `ferry copy`.
@@ -75,7 +76,15 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         platforms.push(host_platform());
     }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
-    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc).await?;
+    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc)
+        .await
+        .map_err(|e| {
+            if e.is_destination_digest() {
+                usage(e)
+            } else {
+                anyhow::Error::new(e)
+            }
+        })?;
     let stats = engine.stats();
     match g.output {
         Output::Json | Output::Yaml => output::structured(
@@ -84,7 +93,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
                 "source": src_loc.to_string(),
                 "destination": dest_loc.to_string(),
                 "digest": outcome.digest,
-                "mediaType": outcome.media_type,
+                "media_type": outcome.media_type,
                 "changed": outcome.changed,
                 "stats": stats,
             }),
@@ -95,9 +104,9 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
             } else {
                 "unchanged"
             };
-            println!("{what} {dest_loc} {}", outcome.digest);
+            say!("{what} {dest_loc} {}", outcome.digest);
             if !g.quiet {
-                eprintln!("{}", output::summary(&stats));
+                warn_line!("{}", output::summary(&stats));
             }
         }
     }

@@ -83,7 +83,7 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<ExitCode> {
     let mut doc = json!({
         "name": loc.to_string(),
         "digest": raw.digest(),
-        "mediaType": raw.media_type(),
+        "media_type": raw.media_type(),
         "size": raw.size(),
     });
     match &parsed {

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
+use crate::output::say;
 use crate::{output, usage};
 
 /// Arguments of `ferry merge`.
@@ -74,11 +75,11 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
             &json!({
                 "source": src_loc.to_string(),
                 "destination": dest_loc.to_string(),
-                "dryRun": a.dry_run,
+                "dry_run": a.dry_run,
                 "action": outcome.action,
                 "digest": outcome.digest,
                 "platforms": outcome.platforms,
-                "keptFromDestination": outcome.kept_from_destination,
+                "kept_from_destination": outcome.kept_from_destination,
                 "rounds": outcome.rounds,
                 "note": outcome.note,
                 "stats": engine.stats(),
@@ -88,16 +89,16 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
             let action = serde_json::to_value(&outcome.action)?;
             let action = action.as_str().unwrap_or("merged");
             let prefix = if a.dry_run { "would be " } else { "" };
-            println!("{prefix}{action} {dest_loc} {}", outcome.digest);
-            println!("platforms: {}", outcome.platforms.join(", "));
+            say!("{prefix}{action} {dest_loc} {}", outcome.digest);
+            say!("platforms: {}", outcome.platforms.join(", "));
             if outcome.kept_from_destination > 0 {
-                println!(
+                say!(
                     "kept {} platform(s) only the destination had",
                     outcome.kept_from_destination
                 );
             }
             if let Some(note) = &outcome.note {
-                println!("{note}");
+                say!("{note}");
             }
         }
     }

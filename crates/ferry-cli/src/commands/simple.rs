@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
+use crate::output::{say, warn_line};
 use crate::{output, usage};
 
 /// One image or repository.
@@ -58,9 +59,9 @@ pub async fn digest(g: &Global, a: RefArg) -> Result<ExitCode> {
     match g.output {
         Output::Json | Output::Yaml => output::structured(
             g.output,
-            &json!({"name": loc.to_string(), "digest": desc.digest, "mediaType": desc.media_type}),
+            &json!({"name": loc.to_string(), "digest": desc.digest, "media_type": desc.media_type}),
         )?,
-        Output::Text => println!("{}", desc.digest),
+        Output::Text => say!("{}", desc.digest),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,12 +121,13 @@ pub async fn check(g: &Global, a: CheckArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|d| format!(" (in {d})"))
                     .unwrap_or_default();
-                println!("{} {} {}{parent}", p.kind, p.digest, p.problem);
+                say!("{} {} {}{parent}", p.kind, p.digest, p.problem);
             }
             if report.problems.is_empty() {
-                println!(
+                say!(
                     "ok {loc}: {} manifest(s), {} blob(s) present",
-                    report.manifests, report.blobs
+                    report.manifests,
+                    report.blobs
                 );
             }
         }
@@ -133,7 +135,7 @@ pub async fn check(g: &Global, a: CheckArgs) -> Result<ExitCode> {
     if report.problems.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
+        warn_line!(
             "ferry: error: {loc} is incomplete: {} problem(s)",
             report.problems.len()
         );
@@ -161,7 +163,7 @@ pub async fn delete(g: &Global, a: RefArg) -> Result<ExitCode> {
             g.output,
             &json!({"deleted": r.repository_ref().with_digest(digest.clone()).to_string(), "digest": digest}),
         )?,
-        Output::Text => println!("deleted {}", r.repository_ref().with_digest(digest)),
+        Output::Text => say!("deleted {}", r.repository_ref().with_digest(digest)),
     }
     Ok(ExitCode::SUCCESS)
 }

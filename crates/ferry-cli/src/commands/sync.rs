@@ -12,6 +12,7 @@ use crate::cli::{Global, Output};
 use crate::commands::copy::platforms;
 use crate::commands::location;
 use crate::context::{Role, client};
+use crate::output::{say, warn_line};
 use crate::{output, usage};
 
 /// Arguments of `ferry sync`.
@@ -101,18 +102,18 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => println!(
+                    Ok(o) => say!(
                         "{} {}:{} {}",
                         if o.changed { "copied" } else { "unchanged" },
                         dest_loc,
                         r.tag,
                         o.digest
                     ),
-                    Err(e) => eprintln!("ferry: error: tag {}: {e}", r.tag),
+                    Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
                 }
             }
             if !g.quiet {
-                eprintln!("{} tag(s); {}", results.len(), output::summary(&stats));
+                warn_line!("{} tag(s); {}", results.len(), output::summary(&stats));
             }
         }
     }

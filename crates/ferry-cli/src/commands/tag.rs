@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
+use crate::output::{say, warn_line};
 use crate::{output, usage};
 
 /// Arguments of `ferry tag`.
@@ -88,15 +89,16 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => println!(
+                    Ok(o) => say!(
                         "{} {} {}",
                         if o.changed { "tagged" } else { "unchanged" },
                         r.destination,
                         o.digest
                     ),
-                    Err(e) => eprintln!(
+                    Err(e) => warn_line!(
                         "ferry: error: {} (after {} attempt(s)): {e}",
-                        r.destination, r.attempts
+                        r.destination,
+                        r.attempts
                     ),
                 }
             }

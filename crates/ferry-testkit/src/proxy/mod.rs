@@ -20,6 +20,8 @@ pub(crate) struct FailRule {
     pub path_contains: String,
     pub status: Option<u16>,
     pub retry_after: Option<u64>,
+    /// The error message of an injected answer; `None`: a fixed one.
+    pub message: Option<String>,
     pub times: usize,
 }
 
@@ -155,6 +157,7 @@ impl FaultProxy {
             path_contains: path.to_string(),
             status,
             retry_after: ra,
+            message: None,
             times: n,
         });
     }
@@ -181,6 +184,22 @@ impl FaultProxy {
             Some(retry_after_secs),
             times,
         );
+    }
+
+    /// Like [`FaultProxy::fail_next`], the JSON error carrying `message` (hostile text
+    /// such as terminal escapes, to test how clients show it).
+    pub fn fail_next_with_message(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        message: &str,
+        times: usize,
+    ) {
+        self.add_fault(method, path_contains, Some(status), None, times);
+        if let Some(rule) = self.rules().faults.last_mut() {
+            rule.message = Some(message.to_string());
+        }
     }
 
     /// Closes the connection without an answer for the next `times` matching requests.

@@ -124,7 +124,12 @@ async fn handle(
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = full(
             code,
-            error_body("INJECTED", "fault injected by ferry-testkit"),
+            error_body(
+                "INJECTED",
+                f.message
+                    .as_deref()
+                    .unwrap_or("fault injected by ferry-testkit"),
+            ),
         );
         resp.headers_mut()
             .insert("content-type", "application/json".parse().expect("hv"));
