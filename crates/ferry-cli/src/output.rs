@@ -1,37 +1,67 @@
 //! Printing results as text or JSON on stdout.
+//!
+//! Everything goes through [`raw`] (or [`outln!`](crate::outln)): a reader that closes
+//! stdout (`ferry copy A B | head -0`) only stops the printing; the command's work stands
+//! and its exit code is the one it would have had.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use ferry_publish::{DestinationAction, PushReport};
 use serde::Serialize;
+
+/// Set once stdout is found closed: nothing more is printed.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `bytes` to stdout and flushes. A closed stdout (broken pipe) is not an error:
+/// printing stops for the rest of the run. Other write errors are.
+pub fn raw(bytes: &[u8]) -> Result<()> {
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(e).context("writing to stdout"),
+    }
+}
+
+/// `println!` through [`raw`]: evaluates to `anyhow::Result<()>`.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::raw(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
 
 /// Prints `value` as YAML when asked (`-o yaml`), else as pretty JSON.
 pub fn structured<T: Serialize + ?Sized>(format: crate::cli::Output, value: &T) -> Result<()> {
     if format == crate::cli::Output::Yaml {
-        let mut out = std::io::stdout().lock();
-        out.write_all(serde_norway::to_string(value)?.as_bytes())?;
-        return Ok(());
+        return raw(serde_norway::to_string(value)?.as_bytes());
     }
     json(value)
 }
 
 /// Prints `value` as pretty JSON with a final newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    raw(&text)
 }
 
 /// Prints lines.
 pub fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut text = String::new();
     for l in items {
-        writeln!(out, "{}", l.as_ref())?;
+        text.push_str(l.as_ref());
+        text.push('\n');
     }
-    out.flush()?;
-    Ok(())
+    raw(text.as_bytes())
 }
 
 /// Formats a byte count for people.
@@ -66,17 +96,17 @@ pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
 }
 
 /// The text report of `ferry push`: destinations, items, then the summary on stderr.
-pub fn push_report(r: &PushReport) {
+pub fn push_report(r: &PushReport) -> Result<()> {
     let head = if r.dry_run {
         "plan (dry run: nothing written)"
     } else {
         "push"
     };
-    println!(
+    crate::outln!(
         "{head}: {} item(s), {} destination(s)",
         r.items.len(),
         r.destinations.len()
-    );
+    )?;
     for d in &r.destinations {
         let action = serde_json::to_value(d.action)
             .ok()
@@ -91,12 +121,12 @@ pub fn push_report(r: &PushReport) {
             action
         };
         match (&d.digest, &d.error) {
-            (_, Some(e)) => println!("  {action:>11}  {}  ({e})", d.destination),
-            (Some(dg), None) => println!("  {action:>11}  {}  {dg}", d.destination),
-            (None, None) => println!("  {action:>11}  {}", d.destination),
+            (_, Some(e)) => crate::outln!("  {action:>11}  {}  ({e})", d.destination)?,
+            (Some(dg), None) => crate::outln!("  {action:>11}  {}  {dg}", d.destination)?,
+            (None, None) => crate::outln!("  {action:>11}  {}", d.destination)?,
         }
     }
-    println!("items:");
+    crate::outln!("items:")?;
     for i in &r.items {
         let state = serde_json::to_value(i.state)
             .ok()
@@ -108,9 +138,10 @@ pub fn push_report(r: &PushReport) {
             .map(|a| format!(" [{a}]"))
             .unwrap_or_default();
         match &i.reason {
-            Some(reason) => println!("  {state:>9}  {}{arch}  ({reason})", i.name),
-            None => println!("  {state:>9}  {}{arch}", i.name),
+            Some(reason) => crate::outln!("  {state:>9}  {}{arch}  ({reason})", i.name)?,
+            None => crate::outln!("  {state:>9}  {}{arch}", i.name)?,
         }
     }
     eprintln!("{}", summary(&r.stats));
+    Ok(())
 }

@@ -95,7 +95,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
             } else {
                 "unchanged"
             };
-            println!("{what} {dest_loc} {}", outcome.digest);
+            crate::outln!("{what} {dest_loc} {}", outcome.digest)?;
             if !g.quiet {
                 eprintln!("{}", output::summary(&stats));
             }

@@ -10,7 +10,7 @@ use ferry_registry::Client;
 
 use crate::cli::{Global, Output};
 use crate::context::{client_config, parse_creds};
-use crate::usage;
+use crate::{output, usage};
 
 /// Arguments of `ferry items`.
 #[derive(Args, Debug)]
@@ -49,6 +49,6 @@ pub async fn run(g: &Global, a: ItemsArgs) -> Result<ExitCode> {
         Output::Json => write_items_json(&items),
         Output::Text | Output::Yaml => write_items_yaml(&items),
     };
-    print!("{text}");
+    output::raw(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -88,16 +88,16 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
             let action = serde_json::to_value(&outcome.action)?;
             let action = action.as_str().unwrap_or("merged");
             let prefix = if a.dry_run { "would be " } else { "" };
-            println!("{prefix}{action} {dest_loc} {}", outcome.digest);
-            println!("platforms: {}", outcome.platforms.join(", "));
+            crate::outln!("{prefix}{action} {dest_loc} {}", outcome.digest)?;
+            crate::outln!("platforms: {}", outcome.platforms.join(", "))?;
             if outcome.kept_from_destination > 0 {
-                println!(
+                crate::outln!(
                     "kept {} platform(s) only the destination had",
                     outcome.kept_from_destination
-                );
+                )?;
             }
             if let Some(note) = &outcome.note {
-                println!("{note}");
+                crate::outln!("{note}")?;
             }
         }
     }

@@ -60,7 +60,7 @@ pub async fn digest(g: &Global, a: RefArg) -> Result<ExitCode> {
             g.output,
             &json!({"name": loc.to_string(), "digest": desc.digest, "mediaType": desc.media_type}),
         )?,
-        Output::Text => println!("{}", desc.digest),
+        Output::Text => crate::outln!("{}", desc.digest)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,13 +120,14 @@ pub async fn check(g: &Global, a: CheckArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|d| format!(" (in {d})"))
                     .unwrap_or_default();
-                println!("{} {} {}{parent}", p.kind, p.digest, p.problem);
+                crate::outln!("{} {} {}{parent}", p.kind, p.digest, p.problem)?;
             }
             if report.problems.is_empty() {
-                println!(
+                crate::outln!(
                     "ok {loc}: {} manifest(s), {} blob(s) present",
-                    report.manifests, report.blobs
-                );
+                    report.manifests,
+                    report.blobs
+                )?;
             }
         }
     }
@@ -161,7 +162,7 @@ pub async fn delete(g: &Global, a: RefArg) -> Result<ExitCode> {
             g.output,
             &json!({"deleted": r.repository_ref().with_digest(digest.clone()).to_string(), "digest": digest}),
         )?,
-        Output::Text => println!("deleted {}", r.repository_ref().with_digest(digest)),
+        Output::Text => crate::outln!("deleted {}", r.repository_ref().with_digest(digest))?,
     }
     Ok(ExitCode::SUCCESS)
 }

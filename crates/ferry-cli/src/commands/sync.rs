@@ -101,13 +101,13 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => println!(
+                    Ok(o) => crate::outln!(
                         "{} {}:{} {}",
                         if o.changed { "copied" } else { "unchanged" },
                         dest_loc,
                         r.tag,
                         o.digest
-                    ),
+                    )?,
                     Err(e) => eprintln!("ferry: error: tag {}: {e}", r.tag),
                 }
             }

@@ -88,12 +88,12 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => println!(
+                    Ok(o) => crate::outln!(
                         "{} {} {}",
                         if o.changed { "tagged" } else { "unchanged" },
                         r.destination,
                         o.digest
-                    ),
+                    )?,
                     Err(e) => eprintln!(
                         "ferry: error: {} (after {} attempt(s)): {e}",
                         r.destination, r.attempts

@@ -53,7 +53,7 @@ pub async fn run(g: &Global, a: UntagArgs) -> Result<ExitCode> {
                 } else {
                     format!("still tagged {}", o.remaining_tags.join(", "))
                 };
-                println!("untagged {} ({}; {rest})", o.reference, o.digest);
+                crate::outln!("untagged {} ({}; {rest})", o.reference, o.digest)?;
             }
         }
     }
