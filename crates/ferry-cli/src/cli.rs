@@ -108,6 +108,12 @@ pub struct Global {
     pub cert_dir: Option<PathBuf>,
     /// `--tls-verify`
     pub tls_verify: bool,
+    /// `--src-tls-verify`
+    pub src_tls_verify: Option<bool>,
+    /// `--dest-tls-verify`
+    pub dest_tls_verify: Option<bool>,
+    /// `--timeout`
+    pub timeout: Option<std::time::Duration>,
     /// `-o`
     pub output: Output,
     /// `-j`
@@ -127,6 +133,9 @@ impl From<&GlobalArgs> for Global {
             dest_creds: None,
             cert_dir: None,
             tls_verify: true,
+            src_tls_verify: None,
+            dest_tls_verify: None,
+            timeout: None,
             output: g.output,
             jobs: crate::flags::DEFAULT_JOBS,
             jobs_per_registry: None,

@@ -59,7 +59,19 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
             parse_creds(flag, v.expose(), env)?;
         }
     }
-    client_with(global, credentials)
+    let mut config = client_config(global)?;
+    for (host, role) in registries {
+        let side = match role {
+            Role::Single => None,
+            Role::Source => global.src_tls_verify,
+            Role::Destination => global.dest_tls_verify,
+        };
+        if let Some(verify) = side {
+            config = config.with_tls_verify_host(*host, verify);
+        }
+    }
+    config.credentials = credentials;
+    Ok(Client::new(config)?)
 }
 
 /// The client configuration of the global flags (TLS, certificates, auth file), no
@@ -68,6 +80,7 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
     let mut config = ClientConfig::default()
         .with_tls_verify(global.tls_verify)
         .with_user_agent(format!("ferry/{}", env!("CARGO_PKG_VERSION")));
+    config.timeout = global.timeout;
     if let Some(dir) = &global.cert_dir {
         config = config
             .with_cert_dir(dir)
