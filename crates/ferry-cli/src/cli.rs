@@ -86,7 +86,8 @@ pub struct GlobalArgs {
     /// Less output (no progress)
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// More detailed logs on stderr (-vv for each request)
+    /// More detailed logs on stderr: -v each step, -vv each request ($FERRY_LOG, a
+    /// tracing filter such as `ferry_registry=debug`, overrides)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

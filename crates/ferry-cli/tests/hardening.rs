@@ -98,3 +98,28 @@ fn timeout_ends_a_silent_request() {
     let bad = f.run_bare(&["digest", "--timeout", "soon", &r]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// `-v` adds the steps of `copy` and `digest` to stderr; without it they are quiet.
+#[test]
+fn verbose_adds_detail_to_copy_and_digest() {
+    let reg = Registry::plain();
+    let img = images::simple(73, Format::Oci);
+    images::push_image(&reg, "v/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let s = format!("{}/v/app:1", reg.host());
+    let d = format!("{}/v/copy:1", reg.host());
+    let quiet = f.run(&["copy", &s, &d]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    let loud = f.run(&["copy", "-v", &s, &d]);
+    assert_eq!(loud.code, 0, "{}", loud.stderr);
+    assert!(!quiet.stderr.contains("copy done"), "{}", quiet.stderr);
+    assert!(loud.stderr.contains("copy done"), "{}", loud.stderr);
+    assert!(loud.stderr.contains(&img.digest), "{}", loud.stderr);
+    let quiet = f.run(&["digest", &d]);
+    let loud = f.run(&["digest", "-v", &d]);
+    assert!(!quiet.stderr.contains("resolved"), "{}", quiet.stderr);
+    assert!(loud.stderr.contains("resolved"), "{}", loud.stderr);
+    assert!(loud.stderr.contains("media_type"), "{}", loud.stderr);
+    let help = f.run_bare(&["copy", "--help"]);
+    assert!(help.stdout.contains("FERRY_LOG"), "{}", help.stdout);
+}

@@ -52,9 +52,11 @@ async fn open(g: &Global, what: &str, input: &str) -> Result<(Location, ferry_co
 pub async fn digest(g: &Global, a: RefArg) -> Result<ExitCode> {
     let (loc, src) = open(g, "image", &a.reference).await?;
     let target = loc.source_target(&src)?;
+    tracing::info!(image = %loc, "resolving");
     let Some(desc) = src.resolve(&target).await? else {
         bail!("{loc}: not found");
     };
+    tracing::info!(image = %loc, digest = %desc.digest, media_type = %desc.media_type, size = desc.size, "resolved");
     match g.output {
         Output::Json | Output::Yaml => output::structured(
             g.output,
