@@ -87,6 +87,7 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
             .map_err(|e| usage(format!("--cert-dir {e}")))?;
     }
     if let Some(f) = &global.authfile {
+        check_authfile(f)?;
         config = config
             .with_auth_file(f)
             .map_err(|e| usage(format!("--authfile {e}")))?;
@@ -134,4 +135,18 @@ pub fn engine(
         },
         crate::progress::for_run(global.quiet || global.output != crate::cli::Output::Text),
     )
+}
+
+/// An explicit `--authfile` must exist and hold a JSON object: checked before any work,
+/// a usage error (exit 2) otherwise.
+fn check_authfile(path: &std::path::Path) -> Result<()> {
+    let bytes =
+        std::fs::read(path).map_err(|e| usage(format!("--authfile {}: {e}", path.display())))?;
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(usage(format!(
+            "--authfile {}: not a JSON object (docker config format)",
+            path.display()
+        ))),
+    }
 }

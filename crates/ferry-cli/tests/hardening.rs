@@ -123,3 +123,165 @@ fn verbose_adds_detail_to_copy_and_digest() {
     let help = f.run_bare(&["copy", "--help"]);
     assert!(help.stdout.contains("FERRY_LOG"), "{}", help.stdout);
 }
+
+/// `ferry` in the sandbox with the containers/docker search order of a real user:
+/// no $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR set.
+fn user_env(f: &Ferry, args: &[&str], xdg: &std::path::Path) -> std::process::Command {
+    let mut c = f.bare(args);
+    c.env_remove("REGISTRY_AUTH_FILE")
+        .env("XDG_RUNTIME_DIR", xdg);
+    c
+}
+
+fn output(mut c: std::process::Command) -> (i32, String, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Login writes the first file reads look in: an old password in
+/// $XDG_RUNTIME_DIR/containers/auth.json no longer wins over a fresh login.
+#[test]
+fn login_writes_where_reads_look_first() {
+    let reg = Registry::tls_htpasswd("erin", "new-pw");
+    let img = images::simple(74, Format::Oci);
+    images::push_image(&reg, "l/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let xdg = f.path("run");
+    std::fs::create_dir_all(xdg.join("containers")).unwrap();
+    use base64::Engine as _;
+    let old = base64::engine::general_purpose::STANDARD.encode("erin:old-pw");
+    common::write(
+        &xdg.join("containers/auth.json"),
+        &format!(r#"{{"auths":{{"{}":{{"auth":"{old}"}}}}}}"#, reg.host()),
+    );
+    let certs = f.certs.to_str().unwrap().to_string();
+    let r = format!("{}/l/app:1", reg.host());
+    let (code, _, err) = output(user_env(&f, &["digest", "--cert-dir", &certs, &r], &xdg));
+    assert_ne!(code, 0, "old password accepted: {err}");
+    let (code, _, err) = output(user_env(
+        &f,
+        &[
+            "login",
+            "--cert-dir",
+            &certs,
+            "--creds",
+            "erin:new-pw",
+            &reg.host(),
+        ],
+        &xdg,
+    ));
+    assert_eq!(code, 0, "login: {err}");
+    let (code, out, err) = output(user_env(&f, &["digest", "--cert-dir", &certs, &r], &xdg));
+    assert_eq!(code, 0, "digest after login: {err}");
+    assert_eq!(out.trim(), img.digest);
+    // --password-stdin, into an explicit file.
+    let file = f.path("explicit.json");
+    let mut c = user_env(
+        &f,
+        &[
+            "login",
+            "--cert-dir",
+            &certs,
+            "--authfile",
+            file.to_str().unwrap(),
+            "-u",
+            "erin",
+            "--password-stdin",
+            &reg.host(),
+        ],
+        &xdg,
+    );
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"new-pw\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&reg.host())
+    );
+}
+
+/// With `credsStore` set, login, reads and logout go through the helper's
+/// store/get/erase (the real helper protocol, a shell script on $PATH).
+#[test]
+fn credential_helper_store_get_erase() {
+    let reg = Registry::tls_htpasswd("fay", "helper-pw");
+    let img = images::simple(75, Format::Oci);
+    images::push_image(&reg, "h/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let bin = f.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = f.path("helper.log");
+    let saved = f.path("helper.saved");
+    let script = format!(
+        "#!/bin/sh\nin=$(cat)\necho \"$1 $in\" >> '{log}'\ncase \"$1\" in\n  store) printf '%s' \"$in\" > '{saved}' ;;\n  get) if [ -f '{saved}' ]; then cat '{saved}'; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n  erase) rm -f '{saved}' ;;\nesac\n",
+        log = log.display(),
+        saved = saved.display()
+    );
+    let helper = bin.join("docker-credential-test");
+    common::write(&helper, &script);
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write(&f.authfile, r#"{"credsStore":"test"}"#);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut c = f.command(args);
+        c.env("PATH", &path);
+        output(c)
+    };
+    let (code, _, err) = run(&["login", "--creds", "fay:helper-pw", &reg.host()]);
+    assert_eq!(code, 0, "login: {err}");
+    let file = std::fs::read_to_string(&f.authfile).unwrap();
+    assert!(
+        !file.contains("auths"),
+        "password written to the file: {file}"
+    );
+    let r = format!("{}/h/app:1", reg.host());
+    let (code, out, err) = run(&["digest", &r]);
+    assert_eq!(code, 0, "digest: {err}");
+    assert_eq!(out.trim(), img.digest);
+    let (code, _, err) = run(&["logout", &reg.host()]);
+    assert_eq!(code, 0, "logout: {err}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("store {") && log.contains("helper-pw"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("get {}", reg.host())), "{log}");
+    assert!(log.contains(&format!("erase {}", reg.host())), "{log}");
+    assert!(!saved.exists());
+}
+
+/// An explicit --authfile that is missing or malformed is a usage error before any work.
+#[test]
+fn missing_or_malformed_authfile_is_exit_2() {
+    let reg = Registry::plain();
+    let f = Ferry::new(&[&reg]);
+    let r = format!("{}/none/app:1", reg.host());
+    let missing = f.path("nope.json");
+    let bad = f.path("bad.json");
+    common::write(&bad, "{not json");
+    for file in [&missing, &bad] {
+        let run = f.run(&["digest", "--authfile", file.to_str().unwrap(), &r]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("--authfile"), "{}", run.stderr);
+    }
+}
