@@ -71,7 +71,26 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
         }
     }
     config.credentials = credentials;
-    Ok(Client::new(config)?)
+    Ok(track(Client::new(config)?))
+}
+
+/// The clients of this run, so an interrupt can delete their open uploads.
+static CLIENTS: std::sync::Mutex<Vec<Client>> = std::sync::Mutex::new(Vec::new());
+
+fn track(c: Client) -> Client {
+    CLIENTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(c.clone());
+    c
+}
+
+/// Deletes the upload sessions the run's clients left open (after an interrupt).
+pub async fn abort_uploads() {
+    let clients: Vec<Client> = CLIENTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for c in clients {
+        c.abort_uploads().await;
+    }
 }
 
 /// The client configuration of the global flags (TLS, certificates, auth file), no
@@ -99,7 +118,7 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
 pub fn client_with(global: &Global, credentials: HashMap<String, Credentials>) -> Result<Client> {
     let mut config = client_config(global)?;
     config.credentials = credentials;
-    Ok(Client::new(config)?)
+    Ok(track(Client::new(config)?))
 }
 
 /// Logs to stderr: warnings by default, more with -v, nothing but errors with -q;
