@@ -86,7 +86,8 @@ pub struct GlobalArgs {
     /// Less output (no progress)
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// More detailed logs on stderr (-vv for each request)
+    /// More detailed logs on stderr: -v each step, -vv each request ($FERRY_LOG, a
+    /// tracing filter such as `ferry_registry=debug`, overrides)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Where signatures live: a containers-registries.d(5) directory (default:
@@ -112,6 +113,12 @@ pub struct Global {
     pub cert_dir: Option<PathBuf>,
     /// `--tls-verify`
     pub tls_verify: bool,
+    /// `--src-tls-verify`
+    pub src_tls_verify: Option<bool>,
+    /// `--dest-tls-verify`
+    pub dest_tls_verify: Option<bool>,
+    /// `--timeout`
+    pub timeout: Option<std::time::Duration>,
     /// `-o`
     pub output: Output,
     /// `-j`
@@ -133,6 +140,9 @@ impl From<&GlobalArgs> for Global {
             dest_creds: None,
             cert_dir: None,
             tls_verify: true,
+            src_tls_verify: None,
+            dest_tls_verify: None,
+            timeout: None,
             output: g.output,
             jobs: crate::flags::DEFAULT_JOBS,
             jobs_per_registry: None,

@@ -74,7 +74,38 @@ pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
             parse_creds(flag, v.expose(), env)?;
         }
     }
-    client_with(global, credentials)
+    let mut config = client_config(global)?;
+    for (host, role) in registries {
+        let side = match role {
+            Role::Single => None,
+            Role::Source => global.src_tls_verify,
+            Role::Destination => global.dest_tls_verify,
+        };
+        if let Some(verify) = side {
+            config = config.with_tls_verify_host(*host, verify);
+        }
+    }
+    config.credentials = credentials;
+    Ok(track(Client::new(config)?))
+}
+
+/// The clients of this run, so an interrupt can delete their open uploads.
+static CLIENTS: std::sync::Mutex<Vec<Client>> = std::sync::Mutex::new(Vec::new());
+
+fn track(c: Client) -> Client {
+    CLIENTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(c.clone());
+    c
+}
+
+/// Deletes the upload sessions the run's clients left open (after an interrupt).
+pub async fn abort_uploads() {
+    let clients: Vec<Client> = CLIENTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for c in clients {
+        c.abort_uploads().await;
+    }
 }
 
 /// The client configuration of the global flags (TLS, certificates, auth file), no
@@ -83,12 +114,14 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
     let mut config = ClientConfig::default()
         .with_tls_verify(global.tls_verify)
         .with_user_agent(format!("ferry/{}", env!("CARGO_PKG_VERSION")));
+    config.timeout = global.timeout;
     if let Some(dir) = &global.cert_dir {
         config = config
             .with_cert_dir(dir)
             .map_err(|e| usage(format!("--cert-dir {e}")))?;
     }
     if let Some(f) = &global.authfile {
+        check_authfile(f)?;
         config = config
             .with_auth_file(f)
             .map_err(|e| usage(format!("--authfile {e}")))?;
@@ -100,7 +133,7 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
 pub fn client_with(global: &Global, credentials: HashMap<String, Credentials>) -> Result<Client> {
     let mut config = client_config(global)?;
     config.credentials = credentials;
-    Ok(Client::new(config)?)
+    Ok(track(Client::new(config)?))
 }
 
 /// Logs to stderr: warnings by default, more with -v, nothing but errors with -q;
@@ -136,4 +169,18 @@ pub fn engine(
         },
         crate::progress::for_run(global.quiet || global.output != crate::cli::Output::Text),
     )
+}
+
+/// An explicit `--authfile` must exist and hold a JSON object: checked before any work,
+/// a usage error (exit 2) otherwise.
+fn check_authfile(path: &std::path::Path) -> Result<()> {
+    let bytes =
+        std::fs::read(path).map_err(|e| usage(format!("--authfile {}: {e}", path.display())))?;
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(usage(format!(
+            "--authfile {}: not a JSON object (docker config format)",
+            path.display()
+        ))),
+    }
 }

@@ -2,7 +2,9 @@
 //! shows exactly its flags and clap refuses any other (exit 2) instead of ignoring it:
 //!
 //! - [`AuthFile`] is `--authfile` (every command that reads or writes credentials)
-//! - [`Tls`] is `--cert-dir`, `--tls-verify` (every command that talks to a registry)
+//! - [`Tls`] is `--cert-dir`, `--tls-verify`, `--timeout` (every command that talks to a
+//!   registry); [`SideTls`] is `--src-tls-verify`, `--dest-tls-verify` (two-registry
+//!   commands)
 //! - [`Creds`] is `--creds` (one-registry commands)
 //! - [`TwoCreds`] is `--creds`, `--src-creds`, `--dest-creds` (two-registry commands)
 //! - [`Jobs`] and [`JobsPerRegistry`] are `-j` and `--jobs-per-registry` (commands that
@@ -50,15 +52,45 @@ pub struct Tls {
     /// Directory of extra trusted CA certificates (*.crt)
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
-    /// Verify TLS certificates and require https (false: accept any certificate, allow http)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub tls_verify: bool,
+    /// Verify TLS certificates and require https (false: accept any certificate, allow
+    /// http); a bare --tls-verify is true
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Give up on a registry request after this long (e.g. 30s, 5m; default: no limit)
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Parses `30s`, `500ms`, `5m`, `1h` or a number of seconds.
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    ferry_publish::parse_duration(s)
 }
 
 impl Apply for Tls {
     fn apply(&self, g: &mut Global) {
         g.cert_dir.clone_from(&self.cert_dir);
-        g.tls_verify = self.tls_verify;
+        g.tls_verify = self.tls_verify.unwrap_or(true);
+        g.timeout = self.timeout;
+    }
+}
+
+/// `--src-tls-verify` and `--dest-tls-verify` of a two-registry command.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Registry access")]
+pub struct SideTls {
+    /// Verify the source registry's TLS certificate (default: --tls-verify); bare is true
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub src_tls_verify: Option<bool>,
+    /// Verify the destination registry's TLS certificate (default: --tls-verify); bare is
+    /// true
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub dest_tls_verify: Option<bool>,
+}
+
+impl Apply for SideTls {
+    fn apply(&self, g: &mut Global) {
+        g.src_tls_verify = self.src_tls_verify;
+        g.dest_tls_verify = self.dest_tls_verify;
     }
 }
 
@@ -159,6 +191,8 @@ pub struct TwoRegistries {
     #[command(flatten)]
     tls: Tls,
     #[command(flatten)]
+    side_tls: SideTls,
+    #[command(flatten)]
     creds: TwoCreds,
     #[command(flatten)]
     jobs: Jobs,
@@ -170,6 +204,7 @@ impl Apply for TwoRegistries {
     fn apply(&self, g: &mut Global) {
         self.auth.apply(g);
         self.tls.apply(g);
+        self.side_tls.apply(g);
         self.creds.apply(g);
         self.jobs.apply(g);
         self.per_registry.apply(g);

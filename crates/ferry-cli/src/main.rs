@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(interruptible(commands::run(cli))) {
         Ok(code) => code,
         Err(e) => {
             let code = if e.chain().any(|c| c.is::<UsageError>()) {
@@ -113,4 +113,33 @@ fn commands_taking(flag: &str) -> Vec<String> {
         })
         .map(|c| c.get_name().to_string())
         .collect()
+}
+
+/// Runs the command until it ends or SIGINT/SIGTERM arrives. On a signal the command's
+/// work is dropped (no tag is written after that), the upload sessions it left open are
+/// deleted, "interrupted" goes to stderr and the exit code is 130 (INT) or 143 (TERM).
+async fn interruptible(
+    work: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return work.await;
+    };
+    let code = tokio::select! {
+        r = work => return r,
+        _ = int.recv() => 130,
+        _ = term.recv() => 143,
+    };
+    let cleanup = context::abort_uploads();
+    if tokio::time::timeout(std::time::Duration::from_millis(1500), cleanup)
+        .await
+        .is_err()
+    {
+        tracing::warn!("interrupted: some upload sessions may stay open");
+    }
+    eprintln!("ferry: interrupted");
+    Ok(ExitCode::from(code))
 }

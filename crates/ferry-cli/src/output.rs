@@ -1,27 +1,60 @@
 //! Printing results as text or JSON on stdout.
+//!
+//! Everything goes through [`raw`] (or [`outln!`](crate::outln)): a reader that closes
+//! stdout (`ferry copy A B | head -0`) only stops the printing; the command's work stands
+//! and its exit code is the one it would have had.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use ferry_publish::{DestinationAction, PushReport};
 use serde::Serialize;
+
+/// Set once stdout is found closed: nothing more is printed.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `bytes` to stdout and flushes. A closed stdout (broken pipe) is not an error:
+/// printing stops for the rest of the run. Other write errors are.
+pub fn raw(bytes: &[u8]) -> Result<()> {
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(e).context("writing to stdout"),
+    }
+}
+
+/// `println!` through [`raw`], control characters escaped (see [`safe`]): evaluates to
+/// `anyhow::Result<()>`.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::raw(
+            format!("{}\n", $crate::output::safe(&format!($($arg)*))).as_bytes(),
+        )
+    };
+}
 
 /// Prints `value` as YAML when asked (`-o yaml`), else as pretty JSON.
 pub fn structured<T: Serialize + ?Sized>(format: crate::cli::Output, value: &T) -> Result<()> {
     if format == crate::cli::Output::Yaml {
-        let mut out = std::io::stdout().lock();
-        out.write_all(serde_norway::to_string(value)?.as_bytes())?;
-        return Ok(());
+        return raw(serde_norway::to_string(value)?.as_bytes());
     }
     json(value)
 }
 
 /// Prints `value` as pretty JSON with a final newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    raw(&text)
 }
 
 /// Text from outside ferry (registry messages, item names, tags) with its control
@@ -29,14 +62,6 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
 pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
     ferry_image::sanitize_for_terminal(text)
 }
-
-/// Prints one line of text on stdout, escaping control characters (see [`safe`]).
-macro_rules! say {
-    ($($arg:tt)*) => {
-        println!("{}", $crate::output::safe(&format!($($arg)*)))
-    };
-}
-pub(crate) use say;
 
 /// Prints one line of text on stderr, escaping control characters (see [`safe`]).
 macro_rules! warn_line {
@@ -48,12 +73,12 @@ pub(crate) use warn_line;
 
 /// Prints lines, escaping control characters (see [`safe`]).
 pub fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut text = String::new();
     for l in items {
-        writeln!(out, "{}", safe(l.as_ref()))?;
+        text.push_str(l.as_ref());
+        text.push('\n');
     }
-    out.flush()?;
-    Ok(())
+    raw(text.as_bytes())
 }
 
 /// Formats a byte count for people.
@@ -88,17 +113,17 @@ pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
 }
 
 /// The text report of `ferry push`: destinations, items, then the summary on stderr.
-pub fn push_report(r: &PushReport) {
+pub fn push_report(r: &PushReport) -> Result<()> {
     let head = if r.dry_run {
         "plan (dry run: nothing written)"
     } else {
         "push"
     };
-    say!(
+    crate::outln!(
         "{head}: {} item(s), {} destination(s)",
         r.items.len(),
         r.destinations.len()
-    );
+    )?;
     for d in &r.destinations {
         let action = serde_json::to_value(d.action)
             .ok()
@@ -113,12 +138,12 @@ pub fn push_report(r: &PushReport) {
             action
         };
         match (&d.digest, &d.error) {
-            (_, Some(e)) => say!("  {action:>11}  {}  ({e})", d.destination),
-            (Some(dg), None) => say!("  {action:>11}  {}  {dg}", d.destination),
-            (None, None) => say!("  {action:>11}  {}", d.destination),
+            (_, Some(e)) => crate::outln!("  {action:>11}  {}  ({e})", d.destination)?,
+            (Some(dg), None) => crate::outln!("  {action:>11}  {}  {dg}", d.destination)?,
+            (None, None) => crate::outln!("  {action:>11}  {}", d.destination)?,
         }
     }
-    say!("items:");
+    crate::outln!("items:")?;
     for i in &r.items {
         let state = serde_json::to_value(i.state)
             .ok()
@@ -130,47 +155,29 @@ pub fn push_report(r: &PushReport) {
             .map(|a| format!(" [{a}]"))
             .unwrap_or_default();
         match &i.reason {
-            Some(reason) => say!("  {state:>9}  {}{arch}  ({reason})", i.name),
-            None => say!("  {state:>9}  {}{arch}", i.name),
+            Some(reason) => crate::outln!("  {state:>9}  {}{arch}  ({reason})", i.name)?,
+            None => crate::outln!("  {state:>9}  {}{arch}", i.name)?,
         }
     }
-    if !r.skipped.is_empty() {
-        println!("skipped (not container items):");
-        for k in &r.skipped {
-            println!(
-                "  {:>9}  {}  ({}, {})",
-                "SKIPPED", k.name, k.class, k.source
-            );
-        }
-    }
-    // The counts come from the rows above; the engine adds what the transfers moved.
-    let s = &r.stats;
-    eprintln!("{}", r.summary());
-    eprintln!(
-        "transfers: {} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
-        s.manifests_written,
-        s.manifests_present,
-        s.blobs_copied,
-        bytes(s.bytes_copied),
-        s.blobs_mounted,
-        s.blobs_skipped
-    );
+    eprintln!("{}", summary(&r.stats));
+    Ok(())
 }
 
 /// `ferry push --plan-shards`: one line per shard, or the list as JSON/YAML.
-pub fn shard_loads(
-    format: crate::cli::Output,
-    loads: &[ferry_publish::ShardLoad],
-) -> anyhow::Result<()> {
+pub fn shard_loads(format: crate::cli::Output, loads: &[ferry_publish::ShardLoad]) -> Result<()> {
     match format {
         crate::cli::Output::Json | crate::cli::Output::Yaml => structured(format, &loads),
         crate::cli::Output::Text => {
-            println!("shard      repositories  destinations  groups  bytes");
+            crate::outln!("shard      repositories  destinations  groups  bytes")?;
             for l in loads {
-                println!(
+                crate::outln!(
                     "{:<9}  {:>12}  {:>12}  {:>6}  {}",
-                    l.shard, l.repositories, l.destinations, l.groups, l.bytes
-                );
+                    l.shard,
+                    l.repositories,
+                    l.destinations,
+                    l.groups,
+                    l.bytes
+                )?;
             }
             Ok(())
         }
@@ -178,11 +185,7 @@ pub fn shard_loads(
 }
 
 /// Writes `value` as pretty JSON to `path` (through a temporary file renamed over it).
-pub fn write_json_file(
-    path: &std::path::Path,
-    value: &impl serde::Serialize,
-) -> anyhow::Result<()> {
-    use anyhow::Context;
+pub fn write_json_file(path: &std::path::Path, value: &impl Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     let tmp = path.with_extension("tmp");

@@ -28,12 +28,27 @@ const COMMANDS: &[(&str, &[&str], &[&str])] = &[
     ("man", &[], &[]),
 ];
 
-const ONE: &[&str] = &["--authfile", "--cert-dir", "--tls-verify", "--creds"];
-const LOGIN: &[&str] = &["--authfile", "--cert-dir", "--tls-verify"];
+const ONE: &[&str] = &[
+    "--authfile",
+    "--cert-dir",
+    "--tls-verify",
+    "--timeout",
+    "--creds",
+];
+const LOGIN: &[&str] = &[
+    "--authfile",
+    "--cert-dir",
+    "--tls-verify",
+    "--timeout",
+    "--creds",
+];
 const TWO: &[&str] = &[
     "--authfile",
     "--cert-dir",
     "--tls-verify",
+    "--src-tls-verify",
+    "--dest-tls-verify",
+    "--timeout",
     "--creds",
     "--src-creds",
     "--dest-creds",
@@ -44,6 +59,7 @@ const PUSH: &[&str] = &[
     "--authfile",
     "--cert-dir",
     "--tls-verify",
+    "--timeout",
     "--creds",
     "--src-creds",
     "--dest-creds",
@@ -55,6 +71,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("--authfile", "auth.json"),
     ("--cert-dir", "certs"),
     ("--tls-verify", "false"),
+    ("--src-tls-verify", "false"),
+    ("--dest-tls-verify", "false"),
+    ("--timeout", "30s"),
     ("--creds", "u:p"),
     ("--src-creds", "u:p"),
     ("--dest-creds", "u:p"),
@@ -127,8 +146,9 @@ fn help_shows_exactly_the_flags_a_command_takes() {
         assert_eq!(r.code, 0, "ferry {cmd} --help: {}", r.stderr);
         for (flag, _) in FLAGS {
             // `--creds` is a prefix of nothing else; match whole flags.
-            let shown =
-                r.stdout.contains(&format!("{flag} <")) || r.stdout.contains(&format!("{flag}\n"));
+            let shown = r.stdout.contains(&format!("{flag} <"))
+                || r.stdout.contains(&format!("{flag}[="))
+                || r.stdout.contains(&format!("{flag}\n"));
             assert_eq!(
                 shown,
                 takes.contains(flag),

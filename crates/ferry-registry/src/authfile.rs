@@ -161,8 +161,21 @@ pub fn lookup(paths: &[PathBuf], registry: &str) -> Result<Option<Credentials>, 
     Ok(None)
 }
 
-/// Runs `docker-credential-<helper> get` for `registry`.
-fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, RegistryError> {
+/// The server name a credential helper knows `registry` by.
+fn helper_server(registry: &str) -> &str {
+    if normalize_key(registry) == "docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    }
+}
+
+/// Runs `docker-credential-<helper> <action>` with `input` on its stdin.
+fn call_helper(
+    helper: &str,
+    action: &str,
+    input: &[u8],
+) -> Result<std::process::Output, RegistryError> {
     let err = |detail: String| RegistryError::CredentialHelper {
         helper: helper.to_string(),
         detail,
@@ -170,13 +183,8 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, Regis
     if helper.is_empty() || helper.contains(['/', '\\']) {
         return Err(err("invalid helper name".into()));
     }
-    let server = if normalize_key(registry) == "docker.io" {
-        "https://index.docker.io/v1/"
-    } else {
-        registry
-    };
     let mut child = Command::new(format!("docker-credential-{helper}"))
-        .arg("get")
+        .arg(action)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -184,11 +192,61 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, Regis
         .map_err(|e| err(format!("cannot run: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading closes the pipe: its exit status tells.
-        let _ = stdin.write_all(server.as_bytes());
+        let _ = stdin.write_all(input);
     }
-    let out = child
+    child
         .wait_with_output()
-        .map_err(|e| err(format!("cannot run: {e}")))?;
+        .map_err(|e| err(format!("cannot run: {e}")))
+}
+
+/// The credential helper `json` names for `registry` (`credHelpers`, else `credsStore`).
+fn helper_for(json: &Map<String, Value>, registry: &str) -> Option<String> {
+    let wanted = normalize_key(registry);
+    json.get("credHelpers")
+        .and_then(Value::as_object)
+        .and_then(|h| h.iter().find(|(k, _)| normalize_key(k) == wanted))
+        .and_then(|(_, v)| v.as_str())
+        .or_else(|| json.get("credsStore").and_then(Value::as_str))
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+}
+
+/// Runs `docker-credential-<helper> store` or `erase` for `registry`; `erase` of absent
+/// credentials is `false`.
+fn helper_write(
+    helper: &str,
+    registry: &str,
+    creds: Option<&Credentials>,
+) -> Result<bool, RegistryError> {
+    let server = helper_server(registry);
+    let (action, input) = match creds {
+        Some(c) => (
+            "store",
+            serde_json::json!({"ServerURL": server, "Username": c.username, "Secret": c.password()})
+                .to_string(),
+        ),
+        None => ("erase", server.to_string()),
+    };
+    let out = call_helper(helper, action, input.as_bytes())?;
+    if out.status.success() {
+        return Ok(true);
+    }
+    if creds.is_none() && String::from_utf8_lossy(&out.stdout).contains("credentials not found") {
+        return Ok(false);
+    }
+    Err(RegistryError::CredentialHelper {
+        helper: helper.to_string(),
+        detail: format!("{action} exited with {}", out.status),
+    })
+}
+
+/// Runs `docker-credential-<helper> get` for `registry`.
+fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, RegistryError> {
+    let err = |detail: String| RegistryError::CredentialHelper {
+        helper: helper.to_string(),
+        detail,
+    };
+    let out = call_helper(helper, "get", helper_server(registry).as_bytes())?;
     if !out.status.success() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         if stdout.contains("credentials not found") {
@@ -249,8 +307,14 @@ fn write_atomic(path: &Path, json: &Map<String, Value>) -> Result<(), RegistryEr
 
 /// Stores credentials for `registry` (login): keeps other entries and unknown fields;
 /// replaces an entry naming the same host under another spelling.
+///
+/// When the file names a credential helper for `registry` (`credHelpers`, `credsStore`),
+/// the helper stores them (`docker-credential-NAME store`) and the file is left alone.
 pub fn store(path: &Path, registry: &str, creds: &Credentials) -> Result<(), RegistryError> {
     let mut json = read_json(path)?.unwrap_or_default();
+    if let Some(helper) = helper_for(&json, registry) {
+        return helper_write(&helper, registry, Some(creds)).map(|_| ());
+    }
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
         creds.username,
@@ -289,10 +353,15 @@ fn set_auth(auths: &mut Map<String, Value>, registry: &str, encoded: String) {
     auths.insert(key, Value::Object(entry));
 }
 
-/// Removes the credentials of `registry` (logout); `false` when there were none.
+/// Removes the credentials of `registry` (logout); `false` when there were none. A
+/// credential helper the file names for `registry` erases its copy too.
 pub fn remove(path: &Path, registry: &str) -> Result<bool, RegistryError> {
     let Some(mut json) = read_json(path)? else {
         return Ok(false);
+    };
+    let erased = match helper_for(&json, registry) {
+        Some(helper) => helper_write(&helper, registry, None)?,
+        None => false,
     };
     let wanted = normalize_key(registry);
     let removed = match json.get_mut("auths").and_then(Value::as_object_mut) {
@@ -306,7 +375,7 @@ pub fn remove(path: &Path, registry: &str) -> Result<bool, RegistryError> {
     if removed {
         write_atomic(path, &json)?;
     }
-    Ok(removed)
+    Ok(removed || erased)
 }
 
 #[cfg(test)]

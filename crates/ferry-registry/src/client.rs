@@ -141,6 +141,8 @@ impl Client {
                 hosts: Mutex::new(HashMap::new()),
                 stats: Stats::default(),
                 pending_uploads: Mutex::new(HashMap::new()),
+                open_uploads: Mutex::new(HashMap::new()),
+                next_upload: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -153,6 +155,31 @@ impl Client {
             registry: registry.into(),
             name: repository.into(),
             push_intent: false,
+        }
+    }
+
+    /// Deletes (`DELETE <session>`) every upload session still open: after the work that
+    /// opened them was cancelled (its futures dropped), so the registry keeps no partial
+    /// upload. Best effort: a refused DELETE is logged, not returned.
+    pub async fn abort_uploads(&self) {
+        let open: Vec<_> = self
+            .inner
+            .open_uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, v)| v)
+            .collect();
+        for (host, repo, url) in open {
+            let scope = format!("repository:{repo}:pull,push");
+            let req = crate::request::Request::new(reqwest::Method::DELETE, "")
+                .url(url)
+                .repo(&repo)
+                .scope(&scope)
+                .what("cancelled upload".to_string());
+            if let Err(e) = self.inner.send(&host, &req).await {
+                tracing::debug!(error = %e, "deleting a cancelled upload");
+            }
         }
     }
 

@@ -36,6 +36,9 @@ pub(crate) struct Host {
     pub body_limit: AtomicU64,
 }
 
+/// An upload session in flight: its host, repository and session URL.
+pub(crate) type OpenUpload = (Arc<Host>, String, Url);
+
 /// The shared state of a client.
 pub(crate) struct Inner {
     pub config: ClientConfig,
@@ -47,6 +50,11 @@ pub(crate) struct Inner {
     pub deadline: Option<Instant>,
     /// Upload sessions opened by a mount that did not mount, by (registry, repo, digest).
     pub pending_uploads: Mutex<HashMap<(String, String, String), Url>>,
+    /// Upload sessions in flight (id: host, repository, session URL), for
+    /// [`Client::abort_uploads`](crate::Client::abort_uploads) on cancellation.
+    pub open_uploads: Mutex<HashMap<u64, OpenUpload>>,
+    /// The id of the next entry of `open_uploads`.
+    pub next_upload: std::sync::atomic::AtomicU64,
 }
 
 /// The host name the API of `registry` is served at.

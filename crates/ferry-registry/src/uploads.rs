@@ -170,10 +170,29 @@ impl Repository {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.pending_key(digest));
-        let mut session = match pending {
+        let session = match pending {
             Some(u) => u,
             None => self.start_upload(host, digest).await?,
         };
+        // Tracked until it ends here; a cancelled (dropped) upload stays listed for
+        // `Client::abort_uploads`.
+        let inner = self.inner();
+        let id = inner.next_upload.fetch_add(1, Ordering::Relaxed);
+        let open = || inner.open_uploads.lock().unwrap_or_else(|e| e.into_inner());
+        open().insert(id, (host.clone(), self.name.to_string(), session.clone()));
+        let result = self.upload_in(host, session, digest, size, source).await;
+        open().remove(&id);
+        result
+    }
+
+    async fn upload_in(
+        &self,
+        host: &Arc<Host>,
+        mut session: Url,
+        digest: &Digest,
+        size: u64,
+        source: &dyn BlobOpener,
+    ) -> Result<(), RegistryError> {
         let limit = host.body_limit.load(Ordering::Relaxed);
         if limit == 0 || size <= limit {
             match self.put_whole(host, &session, digest, size, source).await {

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
-use crate::output::{say, warn_line};
+use crate::output::warn_line;
 use crate::{output, usage};
 
 /// Arguments of `ferry copy`.
@@ -75,6 +75,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
         // (a single image is copied whatever its platform).
         platforms.push(host_platform());
     }
+    tracing::info!(source = %src_loc, destination = %dest_loc, platforms = ?platforms, jobs = g.jobs, "copying");
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let outcome = copy_image(&client, &engine, &src_loc, &dest_loc)
         .await
@@ -86,6 +87,9 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
             }
         })?;
     let stats = engine.stats();
+    tracing::info!(digest = %outcome.digest, media_type = %outcome.media_type, changed = outcome.changed,
+        blobs_copied = stats.blobs_copied, bytes_copied = stats.bytes_copied, blobs_mounted = stats.blobs_mounted,
+        blobs_present = stats.blobs_skipped, manifests_written = stats.manifests_written, "copy done");
     match g.output {
         Output::Json | Output::Yaml => output::structured(
             g.output,
@@ -104,7 +108,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
             } else {
                 "unchanged"
             };
-            say!("{what} {dest_loc} {}", outcome.digest);
+            crate::outln!("{what} {dest_loc} {}", outcome.digest)?;
             if !g.quiet {
                 warn_line!("{}", output::summary(&stats));
             }

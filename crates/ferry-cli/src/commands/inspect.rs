@@ -1,6 +1,5 @@
 //! `ferry inspect`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -59,9 +58,7 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<ExitCode> {
         raw = src.manifest(&Target::Digest(entry.digest.clone())).await?;
     }
     if a.raw {
-        let mut out = std::io::stdout().lock();
-        out.write_all(raw.bytes())?;
-        out.flush()?;
+        crate::output::raw(raw.bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     let parsed = raw.parse()?;
@@ -75,9 +72,7 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<ExitCode> {
         let bytes = src
             .blob_bytes(&image.config.digest, ferry_image::MAX_CONFIG_SIZE)
             .await?;
-        let mut out = std::io::stdout().lock();
-        out.write_all(&bytes)?;
-        out.flush()?;
+        crate::output::raw(&bytes)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut doc = json!({

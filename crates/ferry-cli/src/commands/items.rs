@@ -10,7 +10,7 @@ use ferry_registry::Client;
 
 use crate::cli::{Global, Output};
 use crate::context::{client_config, parse_creds};
-use crate::usage;
+use crate::{output, usage};
 
 /// Arguments of `ferry items`.
 #[derive(Args, Debug)]
@@ -49,10 +49,10 @@ pub async fn run(g: &Global, a: ItemsArgs) -> Result<ExitCode> {
         Output::Json => write_items_json(&items),
         Output::Text | Output::Yaml => write_items_yaml(&items),
     };
-    print!("{text}");
+    output::raw(text.as_bytes())?;
     // stdout stays a push-items document; the entries of other classes are listed aside.
     for (source, k) in &skipped {
-        eprintln!(
+        crate::output::warn_line!(
             "SKIPPED {} ({}, {source} item {}): not a container item",
             k.name.as_deref().unwrap_or("-"),
             k.class,

@@ -18,8 +18,11 @@ pub struct LoginArgs {
     /// The registry, HOST[:PORT]
     pub registry: String,
     /// User name
-    #[arg(short, long)]
-    pub username: String,
+    #[arg(short, long, required_unless_present = "creds")]
+    pub username: Option<String>,
+    /// USER:PASS in one flag (instead of --username and a password)
+    #[arg(long, value_name = "USER:PASS", conflicts_with_all = ["username", "password_stdin"])]
+    pub creds: Option<crate::cli::SecretArg>,
     /// Read the password from standard input (else from $FERRY_PASSWORD)
     #[arg(long)]
     pub password_stdin: bool,
@@ -45,26 +48,26 @@ fn registry(input: &str) -> Result<String> {
     Ok(host.to_string())
 }
 
-/// The auth file login writes: --authfile, $REGISTRY_AUTH_FILE, else the docker config
-/// ($DOCKER_CONFIG/config.json or ~/.docker/config.json), which every client reads.
+/// The auth file login and logout write: --authfile, else the first file reads look in
+/// ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then the docker config),
+/// so a login always wins over older credentials further down the list.
 fn target_file(g: &Global) -> Result<PathBuf> {
     if let Some(f) = &g.authfile {
         return Ok(f.clone());
     }
-    if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE") {
-        return Ok(PathBuf::from(f));
-    }
-    if let Some(d) = std::env::var_os("DOCKER_CONFIG") {
-        return Ok(PathBuf::from(d).join("config.json"));
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => Ok(PathBuf::from(h).join(".docker").join("config.json")),
+    match authfile::default_paths().into_iter().next() {
+        Some(f) => Ok(f),
         None => bail!("no auth file: give --authfile (HOME is not set)"),
     }
 }
 
 pub async fn login(g: &Global, a: LoginArgs) -> Result<ExitCode> {
     let host = registry(&a.registry)?;
+    if let Some(c) = &a.creds {
+        let creds = crate::context::parse_creds("--creds", c.expose(), "FERRY_PASSWORD")?;
+        return finish_login(g, &host, creds, a.no_verify).await;
+    }
+    let username = a.username.unwrap_or_default();
     let password = if a.password_stdin {
         let mut s = String::new();
         std::io::stdin()
@@ -84,16 +87,35 @@ pub async fn login(g: &Global, a: LoginArgs) -> Result<ExitCode> {
     if password.is_empty() {
         return Err(usage("empty password"));
     }
-    let creds = Credentials::new(&a.username, &password);
-    if !a.no_verify {
+    finish_login(
+        g,
+        &host,
+        Credentials::new(&username, &password),
+        a.no_verify,
+    )
+    .await
+}
+
+/// Checks `creds` against the registry (unless `no_verify`) and stores them.
+async fn finish_login(
+    g: &Global,
+    host: &str,
+    creds: Credentials,
+    no_verify: bool,
+) -> Result<ExitCode> {
+    let host = host.to_string();
+    if !no_verify {
         let mut map = std::collections::HashMap::new();
         map.insert(host.clone(), creds.clone());
-        let client = client_with(g, map)?;
+        // Login checks the credentials it was given: no auth file is read.
+        let mut g = g.clone();
+        g.authfile = None;
+        let client = client_with(&g, map)?;
         // The API check authenticates when the registry asks: wrong credentials fail here.
         client
             .ping(&host)
             .await
-            .with_context(|| format!("logging in to {host} as {}", a.username))?;
+            .with_context(|| format!("logging in to {host} as {}", creds.username))?;
     }
     let file = target_file(g)?;
     authfile::store(&file, &host, &creds)?;

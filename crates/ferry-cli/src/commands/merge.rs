@@ -11,7 +11,6 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::output::say;
 use crate::{output, usage};
 
 /// Arguments of `ferry merge`.
@@ -89,16 +88,16 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
             let action = serde_json::to_value(&outcome.action)?;
             let action = action.as_str().unwrap_or("merged");
             let prefix = if a.dry_run { "would be " } else { "" };
-            say!("{prefix}{action} {dest_loc} {}", outcome.digest);
-            say!("platforms: {}", outcome.platforms.join(", "));
+            crate::outln!("{prefix}{action} {dest_loc} {}", outcome.digest)?;
+            crate::outln!("platforms: {}", outcome.platforms.join(", "))?;
             if outcome.kept_from_destination > 0 {
-                say!(
+                crate::outln!(
                     "kept {} platform(s) only the destination had",
                     outcome.kept_from_destination
-                );
+                )?;
             }
             if let Some(note) = &outcome.note {
-                say!("{note}");
+                crate::outln!("{note}")?;
             }
         }
     }

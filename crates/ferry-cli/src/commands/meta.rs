@@ -1,7 +1,6 @@
 //! `ferry completion` and `ferry man`: shell completion scripts and manual pages, both
 //! generated from the command-line definition so they never drift from it.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -29,10 +28,7 @@ pub struct ManArgs {
 
 /// Writes `bytes` to stdout.
 fn print(bytes: &[u8]) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .context("writing to stdout")?;
+    crate::output::raw(bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -108,7 +108,7 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     }
     match g.output {
         Output::Json | Output::Yaml => output::structured(g.output, &report)?,
-        Output::Text => output::push_report(&report),
+        Output::Text => output::push_report(&report)?,
     }
     Ok(if report.success() {
         ExitCode::SUCCESS

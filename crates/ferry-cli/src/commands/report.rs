@@ -54,7 +54,7 @@ pub fn run(g: &Global, c: ReportCommand) -> Result<ExitCode> {
     })?;
     match g.output {
         Output::Json | Output::Yaml => output::structured(g.output, &merged)?,
-        Output::Text => output::push_report(&merged),
+        Output::Text => output::push_report(&merged)?,
     }
     Ok(if merged.success() {
         ExitCode::SUCCESS

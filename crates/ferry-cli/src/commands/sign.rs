@@ -103,14 +103,14 @@ pub async fn run(g: &Global, a: SignArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::Error::new(e).context(format!("signing {r} ({d})")))?;
             if g.output == Output::Text && !g.quiet {
                 let what = if o.added { "signed" } else { "already signed" };
-                println!(
+                crate::outln!(
                     "{what} {}@{} as {} ({}): {}",
                     r.name(),
                     o.digest,
                     o.identity,
                     o.format,
                     o.location
-                );
+                )?;
             }
             outcomes.push(o);
         }

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::{host, location};
 use crate::context::{Role, client};
-use crate::output::{say, warn_line};
+use crate::output::warn_line;
 use crate::{output, usage};
 
 /// One image or repository.
@@ -53,15 +53,17 @@ async fn open(g: &Global, what: &str, input: &str) -> Result<(Location, ferry_co
 pub async fn digest(g: &Global, a: RefArg) -> Result<ExitCode> {
     let (loc, src) = open(g, "image", &a.reference).await?;
     let target = loc.source_target(&src)?;
+    tracing::info!(image = %loc, "resolving");
     let Some(desc) = src.resolve(&target).await? else {
         bail!("{loc}: not found");
     };
+    tracing::info!(image = %loc, digest = %desc.digest, media_type = %desc.media_type, size = desc.size, "resolved");
     match g.output {
         Output::Json | Output::Yaml => output::structured(
             g.output,
             &json!({"name": loc.to_string(), "digest": desc.digest, "media_type": desc.media_type}),
         )?,
-        Output::Text => say!("{}", desc.digest),
+        Output::Text => crate::outln!("{}", desc.digest)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -121,14 +123,14 @@ pub async fn check(g: &Global, a: CheckArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|d| format!(" (in {d})"))
                     .unwrap_or_default();
-                say!("{} {} {}{parent}", p.kind, p.digest, p.problem);
+                crate::outln!("{} {} {}{parent}", p.kind, p.digest, p.problem)?;
             }
             if report.problems.is_empty() {
-                say!(
+                crate::outln!(
                     "ok {loc}: {} manifest(s), {} blob(s) present",
                     report.manifests,
                     report.blobs
-                );
+                )?;
             }
         }
     }
@@ -163,7 +165,7 @@ pub async fn delete(g: &Global, a: RefArg) -> Result<ExitCode> {
             g.output,
             &json!({"deleted": r.repository_ref().with_digest(digest.clone()).to_string(), "digest": digest}),
         )?,
-        Output::Text => say!("deleted {}", r.repository_ref().with_digest(digest)),
+        Output::Text => crate::outln!("deleted {}", r.repository_ref().with_digest(digest))?,
     }
     Ok(ExitCode::SUCCESS)
 }

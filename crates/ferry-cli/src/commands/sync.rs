@@ -12,7 +12,7 @@ use crate::cli::{Global, Output};
 use crate::commands::copy::platforms;
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::output::{say, warn_line};
+use crate::output::warn_line;
 use crate::{output, usage};
 
 /// Arguments of `ferry sync`.
@@ -102,14 +102,14 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => say!(
+                    Ok(o) => crate::outln!(
                         "{} {}:{} {}",
                         if o.changed { "copied" } else { "unchanged" },
                         dest_loc,
                         r.tag,
                         o.digest
-                    ),
-                    Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
+                    )?,
+                    Err(e) => eprintln!("ferry: error: tag {}: {e}", r.tag),
                 }
             }
             if !g.quiet {

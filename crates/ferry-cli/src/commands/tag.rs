@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{Global, Output};
 use crate::commands::location;
 use crate::context::{Role, client};
-use crate::output::{say, warn_line};
+use crate::output::warn_line;
 use crate::{output, usage};
 
 /// Arguments of `ferry tag`.
@@ -89,12 +89,12 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => say!(
+                    Ok(o) => crate::outln!(
                         "{} {} {}",
                         if o.changed { "tagged" } else { "unchanged" },
                         r.destination,
                         o.digest
-                    ),
+                    )?,
                     Err(e) => warn_line!(
                         "ferry: error: {} (after {} attempt(s)): {e}",
                         r.destination,

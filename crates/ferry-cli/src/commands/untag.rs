@@ -9,7 +9,6 @@ use ferry_publish::{WorkflowError, untag};
 
 use crate::cli::{Global, Output};
 use crate::context::{Role, client};
-use crate::output::say;
 use crate::{output, usage};
 
 /// Arguments of `ferry untag`.
@@ -54,7 +53,7 @@ pub async fn run(g: &Global, a: UntagArgs) -> Result<ExitCode> {
                 } else {
                     format!("still tagged {}", o.remaining_tags.join(", "))
                 };
-                say!("untagged {} ({}; {rest})", o.reference, o.digest);
+                crate::outln!("untagged {} ({}; {rest})", o.reference, o.digest)?;
             }
         }
     }

@@ -59,13 +59,13 @@ pub async fn run(g: &Global, a: VerifyArgs) -> Result<ExitCode> {
                         .find(|s| s.verdict == ferry_sign::Verdict::Valid)
                         .and_then(|s| s.signer.clone())
                         .unwrap_or_default();
-                    println!(
+                    crate::outln!(
                         "verified {}@{} as {} ({}, key {signer})",
                         r.name(),
                         v.digest,
                         v.identity,
                         v.format
-                    );
+                    )?;
                 }
                 None => {}
             }

@@ -126,3 +126,22 @@ pub fn creds(r: &Registry) -> String {
 pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
+
+impl Ferry {
+    /// Runs `ferry ARGS` with a stdout pipe whose read end is closed before ferry writes
+    /// (as in `ferry ... | true`): exit code and stderr.
+    pub fn run_closed_stdout(&self, args: &[&str]) -> (i32, String) {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+}

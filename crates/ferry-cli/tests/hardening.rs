@@ -1,0 +1,287 @@
+//! Hardening of the command line: closed pipes, TLS and timeout flags.
+
+mod common;
+
+use common::Ferry;
+use ferry_testkit::images::{self, Format};
+use ferry_testkit::{Registry, skopeo};
+
+/// A reader that goes away (`ferry copy A B | true`) stops the printing, not the work:
+/// the copy lands, the exit code is 0 and nothing panics.
+#[test]
+fn closed_stdout_keeps_the_work_and_exits_zero() {
+    let reg = Registry::plain();
+    let img = images::simple(71, Format::Oci);
+    images::push_image(&reg, "pipe/src", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let src = format!("{}/pipe/src:1", reg.host());
+    let dst = format!("{}/pipe/dst:1", reg.host());
+    let (code, err) = f.run_closed_stdout(&["copy", "-q", &src, &dst]);
+    assert_eq!(code, 0, "copy: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(skopeo::inspect_raw(&reg, "pipe/dst:1"), img.manifest);
+    let tagged = format!("{}/pipe/dst:2", reg.host());
+    for args in [
+        vec!["digest", dst.as_str()],
+        vec!["check", dst.as_str()],
+        vec!["digest", "-o", "json", dst.as_str()],
+        vec!["tag", dst.as_str(), tagged.as_str()],
+    ] {
+        let (code, err) = f.run_closed_stdout(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// `--src-tls-verify` / `--dest-tls-verify` set one side each; bare `--tls-verify` is true.
+#[test]
+fn tls_verify_per_side() {
+    let src = Registry::plain();
+    let dst = Registry::tls_htpasswd("u", "p4ss");
+    let img = images::simple(72, Format::Oci);
+    images::push_image(&src, "tls/app", Some("1"), &img);
+    // No --cert-dir: the destination's certificate is unknown to ferry.
+    let f = Ferry::new(&[]);
+    let s = format!("{}/tls/app:1", src.host());
+    let d = format!("{}/tls/app:1", dst.host());
+    let creds = common::creds(&dst);
+    let base = ["copy", "-q", "--dest-creds", creds.as_str()];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[s.as_str(), d.as_str()]);
+        f.run_bare(&args)
+    };
+    let r = run(&["--src-tls-verify=false"]);
+    assert_ne!(
+        r.code, 0,
+        "verified destination accepted an unknown certificate"
+    );
+    let r = run(&["--tls-verify", "--dest-tls-verify=false"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(skopeo::inspect_raw(&dst, "tls/app:1"), img.manifest);
+    let r = run(&["--tls-verify=false", "--dest-tls-verify"]);
+    assert_ne!(
+        r.code, 0,
+        "--dest-tls-verify did not override --tls-verify=false"
+    );
+    let r = f.run_bare(&["digest", "--tls-verify", &s]);
+    assert_eq!(r.code, 0, "bare --tls-verify: {}", r.stderr);
+}
+
+/// `--timeout` bounds a request to a registry that accepts and never answers.
+#[test]
+fn timeout_ends_a_silent_request() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let f = Ferry::new(&[]);
+    let r = format!("127.0.0.1:{port}/x/app:1");
+    let mut child = f
+        .bare(&["digest", "--tls-verify=false", "--timeout", "1s", &r])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A safety net, not a timing assertion: without --timeout ferry waits 60 s and more.
+    let mut status = None;
+    for _ in 0..300 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        child.kill().unwrap();
+        panic!("ferry digest --timeout 1s still waiting after 30 s");
+    }
+    assert_eq!(status.unwrap().code(), Some(1));
+    let bad = f.run_bare(&["digest", "--timeout", "soon", &r]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+/// `-v` adds the steps of `copy` and `digest` to stderr; without it they are quiet.
+#[test]
+fn verbose_adds_detail_to_copy_and_digest() {
+    let reg = Registry::plain();
+    let img = images::simple(73, Format::Oci);
+    images::push_image(&reg, "v/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let s = format!("{}/v/app:1", reg.host());
+    let d = format!("{}/v/copy:1", reg.host());
+    let quiet = f.run(&["copy", &s, &d]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    let loud = f.run(&["copy", "-v", &s, &d]);
+    assert_eq!(loud.code, 0, "{}", loud.stderr);
+    assert!(!quiet.stderr.contains("copy done"), "{}", quiet.stderr);
+    assert!(loud.stderr.contains("copy done"), "{}", loud.stderr);
+    assert!(loud.stderr.contains(&img.digest), "{}", loud.stderr);
+    let quiet = f.run(&["digest", &d]);
+    let loud = f.run(&["digest", "-v", &d]);
+    assert!(!quiet.stderr.contains("resolved"), "{}", quiet.stderr);
+    assert!(loud.stderr.contains("resolved"), "{}", loud.stderr);
+    assert!(loud.stderr.contains("media_type"), "{}", loud.stderr);
+    let help = f.run_bare(&["copy", "--help"]);
+    assert!(help.stdout.contains("FERRY_LOG"), "{}", help.stdout);
+}
+
+/// `ferry` in the sandbox with the containers/docker search order of a real user:
+/// no $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR set.
+fn user_env(f: &Ferry, args: &[&str], xdg: &std::path::Path) -> std::process::Command {
+    let mut c = f.bare(args);
+    c.env_remove("REGISTRY_AUTH_FILE")
+        .env("XDG_RUNTIME_DIR", xdg);
+    c
+}
+
+fn output(mut c: std::process::Command) -> (i32, String, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Login writes the first file reads look in: an old password in
+/// $XDG_RUNTIME_DIR/containers/auth.json no longer wins over a fresh login.
+#[test]
+fn login_writes_where_reads_look_first() {
+    let reg = Registry::tls_htpasswd("erin", "new-pw");
+    let img = images::simple(74, Format::Oci);
+    images::push_image(&reg, "l/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let xdg = f.path("run");
+    std::fs::create_dir_all(xdg.join("containers")).unwrap();
+    use base64::Engine as _;
+    let old = base64::engine::general_purpose::STANDARD.encode("erin:old-pw");
+    common::write(
+        &xdg.join("containers/auth.json"),
+        &format!(r#"{{"auths":{{"{}":{{"auth":"{old}"}}}}}}"#, reg.host()),
+    );
+    let certs = f.certs.to_str().unwrap().to_string();
+    let r = format!("{}/l/app:1", reg.host());
+    let (code, _, err) = output(user_env(&f, &["digest", "--cert-dir", &certs, &r], &xdg));
+    assert_ne!(code, 0, "old password accepted: {err}");
+    let (code, _, err) = output(user_env(
+        &f,
+        &[
+            "login",
+            "--cert-dir",
+            &certs,
+            "--creds",
+            "erin:new-pw",
+            &reg.host(),
+        ],
+        &xdg,
+    ));
+    assert_eq!(code, 0, "login: {err}");
+    let (code, out, err) = output(user_env(&f, &["digest", "--cert-dir", &certs, &r], &xdg));
+    assert_eq!(code, 0, "digest after login: {err}");
+    assert_eq!(out.trim(), img.digest);
+    // --password-stdin, into an explicit file.
+    let file = f.path("explicit.json");
+    let mut c = user_env(
+        &f,
+        &[
+            "login",
+            "--cert-dir",
+            &certs,
+            "--authfile",
+            file.to_str().unwrap(),
+            "-u",
+            "erin",
+            "--password-stdin",
+            &reg.host(),
+        ],
+        &xdg,
+    );
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"new-pw\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&reg.host())
+    );
+}
+
+/// With `credsStore` set, login, reads and logout go through the helper's
+/// store/get/erase (the real helper protocol, a shell script on $PATH).
+#[test]
+fn credential_helper_store_get_erase() {
+    let reg = Registry::tls_htpasswd("fay", "helper-pw");
+    let img = images::simple(75, Format::Oci);
+    images::push_image(&reg, "h/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let bin = f.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = f.path("helper.log");
+    let saved = f.path("helper.saved");
+    let script = format!(
+        "#!/bin/sh\nin=$(cat)\necho \"$1 $in\" >> '{log}'\ncase \"$1\" in\n  store) printf '%s' \"$in\" > '{saved}' ;;\n  get) if [ -f '{saved}' ]; then cat '{saved}'; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n  erase) rm -f '{saved}' ;;\nesac\n",
+        log = log.display(),
+        saved = saved.display()
+    );
+    let helper = bin.join("docker-credential-test");
+    common::write(&helper, &script);
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write(&f.authfile, r#"{"credsStore":"test"}"#);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut c = f.command(args);
+        c.env("PATH", &path);
+        output(c)
+    };
+    let (code, _, err) = run(&["login", "--creds", "fay:helper-pw", &reg.host()]);
+    assert_eq!(code, 0, "login: {err}");
+    let file = std::fs::read_to_string(&f.authfile).unwrap();
+    assert!(
+        !file.contains("auths"),
+        "password written to the file: {file}"
+    );
+    let r = format!("{}/h/app:1", reg.host());
+    let (code, out, err) = run(&["digest", &r]);
+    assert_eq!(code, 0, "digest: {err}");
+    assert_eq!(out.trim(), img.digest);
+    let (code, _, err) = run(&["logout", &reg.host()]);
+    assert_eq!(code, 0, "logout: {err}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("store {") && log.contains("helper-pw"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("get {}", reg.host())), "{log}");
+    assert!(log.contains(&format!("erase {}", reg.host())), "{log}");
+    assert!(!saved.exists());
+}
+
+/// An explicit --authfile that is missing or malformed is a usage error before any work.
+#[test]
+fn missing_or_malformed_authfile_is_exit_2() {
+    let reg = Registry::plain();
+    let f = Ferry::new(&[&reg]);
+    let r = format!("{}/none/app:1", reg.host());
+    let missing = f.path("nope.json");
+    let bad = f.path("bad.json");
+    common::write(&bad, "{not json");
+    for file in [&missing, &bad] {
+        let run = f.run(&["digest", "--authfile", file.to_str().unwrap(), &r]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("--authfile"), "{}", run.stderr);
+    }
+}
