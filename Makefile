@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench
+.PHONY: demo test tools lint unit build bench bench-pubtools
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -32,3 +32,8 @@ test: lint
 
 bench: build
 	@bash bench/run.sh
+
+# P1: ferry push vs pubtools-quay's ContainerImagePusher (creates a pubtools-quay venv under
+# ~/.cache/ferry-bench on first use, ~5 min; writes test CAs under /etc/containers/certs.d).
+bench-pubtools: build
+	@SCENARIOS=P1 bash bench/run.sh

@@ -24,12 +24,16 @@ ferry-lab: local docker-registry processes and deterministic test images (ferry-
 
 USAGE
   ferry-lab serve --dir DIR [--name NAME[:PORT]]... [--port-file FILE] [--keep] [--no-stdin]
-      Starts one plain-HTTP registry per --name (default: src and dst). DIR/NAME is a symlink
+                  [--tls] [--token USER:PASSWORD]
+      Starts one plain-HTTP registry per --name (default: src and dst); --tls: HTTPS with a
+      certificate from a fresh test CA; --token: a token realm (plain HTTP) that knows this one
+      user, and the registry requires its bearer tokens. DIR/NAME is a symlink
       to its directory: DIR/NAME/stdout.log is the access log, DIR/NAME/data the storage.
       Writes DIR/registries.json (atomically, once every registry answers; use it as the
       readiness signal) and prints it:
         {\"NAME\": {\"host\": \"127.0.0.1:PORT\", \"url\": ..., \"log\": ..., \"stderr\": ...,
-                  \"data\": ..., \"root\": ...}}
+                  \"data\": ..., \"root\": ..., \"ca\": CA.crt, \"cert_dir\": DIR (--tls),
+                  \"realm\": URL (--token)}}
       --port-file FILE gets NAME=PORT lines. Runs until SIGTERM, SIGINT or SIGHUP, or until
       stdin reaches EOF when stdin is a pipe (not with --no-stdin); then kills the registries
       and removes their directories (--keep: leaves them).
@@ -37,6 +41,7 @@ USAGE
   ferry-lab seed --registry HOST REPO:TAG... [--archs amd64,arm64,ppc64le,s390x]
                  [--format oci|docker] [--layers 65536,16384] [--seed N] [--shared-base N]
                  [--label K=V]... [--source-image] [--single] [--layout DIR] [--jobs N] [--json]
+                 [--creds USER:PASSWORD]
       Pushes a multi-arch index (a single image with --single and one arch) to each REPO:TAG
       and prints its digest (\"REPO:TAG DIGEST\" lines for several). Build k (0-based) of the
       command line uses seed N+k. --shared-base N: the first --layers size becomes a base
@@ -44,7 +49,8 @@ USAGE
       layers and the configs stay per build. --source-image: configs without Labels.
       --layout DIR also writes an OCI layout (tag = TAG; with --format docker the entries
       keep Docker media types, which skopeo 1.9's oci: transport does not list). Sizes
-      accept K/M/G suffixes.
+      accept K/M/G suffixes. HOST may be https://HOST:PORT (certificates are not verified);
+      --creds answers Basic and Bearer (token realm) challenges.
 
   ferry-lab blob-layout --dir DIR --size BYTES --tag T [--seed N] [--format oci|docker]
                         [--registry HOST --repo REPO]
@@ -182,6 +188,7 @@ fn seed(argv: &[String]) -> Result<(), String> {
             "label",
             "layout",
             "jobs",
+            "creds",
         ],
         &["source-image", "single", "json"],
     )?;
@@ -257,7 +264,13 @@ fn seed(argv: &[String]) -> Result<(), String> {
         })
         .collect();
 
-    let pusher = push::Pusher::new(registry)?;
+    let mut pusher = push::Pusher::new(registry)?;
+    if let Some(c) = a.get("creds") {
+        let (user, password) = c
+            .split_once(':')
+            .ok_or_else(|| "--creds: expected USER:PASSWORD".to_string())?;
+        pusher = pusher.with_creds(user, password);
+    }
     let work: Vec<usize> = (0..refs.len()).collect();
     let results = build::par_map(&work, jobs, |&k| {
         let (repo, tag) = refs[k];

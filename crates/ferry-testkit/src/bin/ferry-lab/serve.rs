@@ -1,4 +1,5 @@
-//! `ferry-lab serve`: plain registries until SIGTERM / SIGINT / SIGHUP or stdin EOF.
+//! `ferry-lab serve`: registries (plain, or TLS and / or a token realm) until SIGTERM /
+//! SIGINT / SIGHUP or stdin EOF.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -73,8 +74,20 @@ fn stdin_is_pipe() -> bool {
 }
 
 pub fn run(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["dir", "name", "port-file"], &["keep", "no-stdin"])?;
+    let a = Args::parse(
+        argv,
+        &["dir", "name", "port-file", "token"],
+        &["keep", "no-stdin", "tls"],
+    )?;
     let dir = PathBuf::from(a.required("dir")?);
+    let tls = a.has("tls");
+    let token_user = match a.get("token") {
+        None => None,
+        Some(t) => match t.split_once(':') {
+            Some((u, p)) if !u.is_empty() && !p.is_empty() => Some((u.to_string(), p.to_string())),
+            _ => return Err(format!("--token {t:?}: expected USER:PASSWORD")),
+        },
+    };
     let mut wants: Vec<Want> = a
         .all("name")
         .into_iter()
@@ -98,22 +111,31 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     let mut info = Map::new();
     let mut ports = String::new();
     for w in &wants {
-        let reg = match w.port {
-            Some(p) => Registry::builder().port(p).start(),
-            None => Registry::plain(),
-        };
+        let mut builder = Registry::builder().tls(tls);
+        if let Some((u, p)) = &token_user {
+            builder = builder.token(&[(u.as_str(), p.as_str())]);
+        }
+        if let Some(p) = w.port {
+            builder = builder.port(p);
+        }
+        let reg = builder.start();
         let at = link(&dir, &w.name, &reg.root_dir())?;
-        info.insert(
-            w.name.clone(),
-            json!({
-                "host": reg.host(),
-                "url": reg.base_url(),
-                "log": at.join("stdout.log"),
-                "stderr": at.join("stderr.log"),
-                "data": at.join("data"),
-                "root": reg.root_dir(),
-            }),
-        );
+        let mut entry = json!({
+            "host": reg.host(),
+            "url": reg.base_url(),
+            "log": at.join("stdout.log"),
+            "stderr": at.join("stderr.log"),
+            "data": at.join("data"),
+            "root": reg.root_dir(),
+        });
+        if let Some(ca) = reg.ca_cert_path() {
+            entry["ca"] = json!(ca);
+            entry["cert_dir"] = json!(reg.cert_dir());
+        }
+        if let Some(realm) = reg.token_realm() {
+            entry["realm"] = json!(realm);
+        }
+        info.insert(w.name.clone(), entry);
         ports.push_str(&format!("{}={}\n", w.name, reg.port()));
         regs.push((w.name.clone(), reg));
     }
