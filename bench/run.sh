@@ -184,6 +184,11 @@ if want P1; then
             cp "$(p1_field "$r" ca)" "/etc/containers/certs.d/$host/ca.crt" ||
             die "cannot write /etc/containers/certs.d/$host/ca.crt"
     done
+    p1_auth=$(printf '%s:%s' "$P1_USER" "$P1_PASSWORD" | base64 -w0)
+    printf '{"auths":{"%s":{"auth":"%s"},"%s":{"auth":"%s"}}}\n' \
+        "$P1_BUILD" "$p1_auth" "$P1_QUAY" "$p1_auth" >"$WORK/p1-ferry-auth.json"
+    # pubtools-quay's registry client (requests) verifies against $REQUESTS_CA_BUNDLE.
+    cat "$WORK/p1-certs/build.crt" "$WORK/p1-certs/quay.crt" >"$WORK/p1-ca-bundle.pem"
     log "P1: build registry https://$P1_BUILD, quay https://$P1_QUAY (token realms)"
 fi
 
@@ -381,12 +386,17 @@ multiarch: $1
 source_credentials: {username: "$P1_USER", password_env: P1_PASSWORD}
 dest_credentials: {username: "$P1_USER", password_env: P1_PASSWORD}
 YAML
-    "$FERRY" -q --cert-dir "$WORK/p1-certs" push --target "$target" "$WORK/p1-items.yaml"
+    # --authfile: ferry push applies source_credentials only to the hosts of registry: source
+    # URLs, not to the pull specs of items read from a file, so the build registry's
+    # credentials come from a docker-format auth file (as in pub's environment).
+    "$FERRY" -q --cert-dir "$WORK/p1-certs" --authfile "$WORK/p1-ferry-auth.json" push \
+        --target "$target" "$WORK/p1-items.yaml"
 }
 # p1_pubtools NAMESPACE: pubtools-quay's ContainerImagePusher, with a fresh skopeo auth file
 # (each pub task starts logged out; it logs in to both registries itself).
 p1_pubtools() {
-    env REGISTRY_AUTH_FILE="$WORK/p1-auth-$1.json" "$PUBTOOLS_VENV/bin/python" \
+    env REGISTRY_AUTH_FILE="$WORK/p1-auth-$1.json" REQUESTS_CA_BUNDLE="$WORK/p1-ca-bundle.pem" \
+        "$PUBTOOLS_VENV/bin/python" \
         "$ROOT/bench/pubtools_push.py" --settings "$WORK/p1-pubtools-settings.json" \
         --items "$WORK/p1-items.json" --namespace "$1"
 }
