@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use ferry_testkit::images::{Blob, TestImage, TestIndex};
 use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
 use reqwest::blocking::RequestBuilder;
+use reqwest::blocking::{Client, Response};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 
 pub struct Pusher {
@@ -129,9 +129,7 @@ impl Pusher {
                 if !resp.status().is_success() {
                     return Err(failure(&format!("token for {repo}"), resp));
                 }
-                let bytes = resp
-                    .bytes()
-                    .map_err(|e| format!("token for {repo}: {e}"))?;
+                let bytes = resp.bytes().map_err(|e| format!("token for {repo}: {e}"))?;
                 let body: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("token for {repo}: not JSON: {e}"))?;
                 let token = body["token"]
