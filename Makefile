@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench stress
+.PHONY: demo test tools lint unit build bench bench-pubtools stress
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -40,3 +40,8 @@ STRESS_RUNS ?= 300
 stress: tools
 	FERRY_MERGE_RACE_ROUNDS=$(STRESS_RUNS) $(CARGO) test -p ferry-cli --test workflows --locked \
 		merges_from_several_processes_keep_every_platform -- --exact --nocapture
+
+# P1: ferry push vs pubtools-quay's ContainerImagePusher (creates a pubtools-quay venv under
+# ~/.cache/ferry-bench on first use, ~5 min; writes test CAs under /etc/containers/certs.d).
+bench-pubtools: build
+	@SCENARIOS=P1 bash bench/run.sh
