@@ -221,7 +221,9 @@ if want P1; then
         P1_DESTS+=("product/app-$i:1.0,product/app-$i:1.0-$i,product/app-$i:latest")
     done
     log "seeding P1 ($P1_BUILDS builds x 4 arches, 2 MiB + 256 KiB per image) into $P1_BUILD"
+    # A label: configs without labels are source images, which ferry push never merges.
     "$LAB" seed --registry "https://$P1_BUILD" --creds "$P1_USER:$P1_PASSWORD" --archs "$ARCHS" \
+        --label com.redhat.component=app \
         --layers 2M,256K --seed 500 --json "${P1_REFS[@]}" >"$WORK/p1-seed.json" ||
         die "seed P1 failed"
     # What each tool must land: every destination tag (flat Quay layout, product----app-NN)
