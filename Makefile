@@ -8,7 +8,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench stress fault-matrix
+.PHONY: demo test tools lint unit build bench bench-pubtools stress fault-matrix
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -49,3 +49,8 @@ FAULT_JOBS ?= 3
 fault-matrix: tools
 	FERRY_FAULT_JOBS=$(FAULT_JOBS) FERRY_FAULT_MATRIX_DOC=$(CURDIR)/docs/reliability.md \
 		$(CARGO) test -p ferry-cli --test faults --locked fault_matrix -- --ignored --exact --nocapture
+
+# P1: ferry push vs pubtools-quay's ContainerImagePusher (creates a pubtools-quay venv under
+# ~/.cache/ferry-bench on first use, ~5 min; writes test CAs under /etc/containers/certs.d).
+bench-pubtools: build
+	@SCENARIOS=P1 bash bench/run.sh

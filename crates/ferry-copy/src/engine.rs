@@ -72,9 +72,12 @@ pub struct CopyOutcome {
 /// Whether child manifests are asked for before they are copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Walk {
-    /// HEAD each child; skip the present ones with their subtree.
+    /// HEAD each child and each blob; skip the present ones (a child with its subtree).
     Ask,
-    /// The parent is new at a new tag: copy the children without asking.
+    /// HEAD each child (skip the present ones with their subtree); probe each blob with a
+    /// mount from the repository itself, which opens the upload session when it is absent.
+    AskChildrenProbeBlobs,
+    /// The parent is new at a new tag: copy the children without asking; probe the blobs.
     AssumeAbsent,
 }
 
@@ -303,17 +306,46 @@ impl CopyEngine {
     /// Copies everything `manifest` needs (child manifests and blobs) to `dest`, but not
     /// `manifest` itself. Returns whether `manifest` was already present (then nothing
     /// below it was copied).
+    ///
+    /// Child manifests are asked for (HEAD) and skipped with their subtree when present;
+    /// blobs are probed with [`ImageDestination::probe_blob`] (on a registry, a mount from
+    /// the repository itself: 201 when there, else the upload session the blob needs), so an
+    /// absent blob costs POST + PUT, not HEAD + POST + PUT.
     pub async fn copy_children<S: ImageSource, D: ImageDestination>(
         &self,
         src: &S,
         manifest: &RawManifest,
         dest: &D,
     ) -> Result<bool> {
+        self.copy_children_walk(src, manifest, dest, Walk::AskChildrenProbeBlobs)
+            .await
+    }
+
+    /// [`copy_children`](Self::copy_children) for a manifest going to a tag the caller saw
+    /// absent: like the copy path under a new tag, child manifests are not asked for (a
+    /// wrong guess costs an idempotent PUT) and blobs are probed.
+    pub async fn copy_children_for_new_tag<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        manifest: &RawManifest,
+        dest: &D,
+    ) -> Result<bool> {
+        self.copy_children_walk(src, manifest, dest, Walk::AssumeAbsent)
+            .await
+    }
+
+    async fn copy_children_walk<S: ImageSource, D: ImageDestination>(
+        &self,
+        src: &S,
+        manifest: &RawManifest,
+        dest: &D,
+        walk: Walk,
+    ) -> Result<bool> {
         if dest.has_manifest(manifest.digest()).await? {
             Stats::add(&self.stats.manifests_present, 1);
             return Ok(true);
         }
-        self.copy_below(src, manifest, dest, Walk::Ask, 1).await?;
+        self.copy_below(src, manifest, dest, walk, 1).await?;
         Ok(false)
     }
 
@@ -371,7 +403,7 @@ impl CopyEngine {
             let key = (dest.dedup_key(), child.digest.clone());
             once(&self.children, key, || async {
                 let what = || format!("image {}", child.digest);
-                if walk == Walk::Ask && dest.has_manifest(&child.digest).await.ctx(what)? {
+                if walk != Walk::AssumeAbsent && dest.has_manifest(&child.digest).await.ctx(what)? {
                     Stats::add(&self.stats.manifests_present, 1);
                     return Ok(());
                 }
@@ -431,7 +463,9 @@ impl CopyEngine {
     ) -> Result<BlobAction> {
         let present = match walk {
             Walk::Ask => dest.has_blob(&desc.digest).await?,
-            Walk::AssumeAbsent => dest.probe_blob(&desc.digest).await?,
+            Walk::AskChildrenProbeBlobs | Walk::AssumeAbsent => {
+                dest.probe_blob(&desc.digest).await?
+            }
         };
         if present {
             Stats::add(&self.stats.blobs_skipped, 1);

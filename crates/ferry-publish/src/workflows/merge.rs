@@ -360,7 +360,15 @@ pub async fn merge_write<'a, S: ImageSource, D: ImageSource + ImageDestination>(
     if !opts.dry_run
         && let Some(part) = eligible_part(src_top, opts.archs.as_deref())?
     {
-        engine.copy_children(src, &part, dest).await?;
+        // A tag absent now (a first push) most likely holds nothing of ours: copy as under
+        // a new tag, without asking for each child manifest. Only the requests change:
+        // the merge itself still reads the tag under its lock, and is still confirmed, in
+        // case a concurrent writer created the tag meanwhile.
+        if dest.resolve_tag(tag).await?.is_none() {
+            engine.copy_children_for_new_tag(src, &part, dest).await?;
+        } else {
+            engine.copy_children(src, &part, dest).await?;
+        }
     }
     write_round(dest, src_top, tag, opts, 1).await
 }

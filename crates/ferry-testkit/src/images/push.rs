@@ -70,6 +70,13 @@ impl Endpoint {
         })
     }
 
+    /// Authenticates as `user`: Basic when the registry challenges with Basic, otherwise a
+    /// Bearer token fetched from the challenge's realm with these credentials.
+    pub fn with_credentials(mut self, user: &str, password: &str) -> Endpoint {
+        self.credentials = Some((user.to_string(), password.to_string()));
+        self
+    }
+
     /// Asks (HEAD) before each blob upload and skips blobs the repository has.
     pub fn skip_existing(mut self) -> Endpoint {
         self.skip_existing = true;

@@ -18,14 +18,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Start plain-HTTP registries until SIGTERM, SIGINT or SIGHUP (or stdin EOF)
+    /// Start registries until SIGTERM, SIGINT or SIGHUP (or stdin EOF)
     ///
-    /// Starts one plain-HTTP registry per --name (default: src and dst). DIR/NAME is a
+    /// Starts one registry per --name (default: src and dst): plain HTTP, or HTTPS with
+    /// --tls, requiring bearer tokens of a token realm with --token. DIR/NAME is a
     /// symlink to its directory: DIR/NAME/stdout.log is the access log, DIR/NAME/data the
     /// storage. Writes DIR/registries.json (atomically, once every registry answers; use it
     /// as the readiness signal) and prints it:
     ///   {"NAME": {"host": "127.0.0.1:PORT", "url": ..., "log": ..., "stderr": ...,
-    ///             "data": ..., "root": ...}}
+    ///             "data": ..., "root": ..., "ca": CA.crt, "cert_dir": DIR (--tls),
+    ///             "realm": URL (--token)}}
     /// Runs until SIGTERM, SIGINT or SIGHUP, or until stdin reaches EOF when stdin is a pipe
     /// (not with --no-stdin); then kills the registries and removes their directories.
     #[command(
@@ -38,7 +40,8 @@ pub enum Cmd {
     /// REPO:TAG and prints its digest ("REPO:TAG DIGEST" lines for several). Build k
     /// (0-based) of the command line uses seed N+k. --shared-base N: the first --layers size
     /// becomes a base layer shared by every build of an architecture (seeded by N and the
-    /// arch); the other layers and the configs stay per build.
+    /// arch); the other layers and the configs stay per build. HOST may be
+    /// https://HOST:PORT (certificates are not verified).
     #[command(
         after_help = "Example:\n  ferry-lab seed --registry 127.0.0.1:5000 --archs amd64,arm64 --layers 4M,512K --shared-base 2 app:b1 app:b2"
     )]
@@ -126,6 +129,9 @@ pub struct SeedArgs {
     /// Print every reference, digest, platform and blob as JSON
     #[arg(long)]
     pub json: bool,
+    /// Authenticate as this user (answers Basic and Bearer token-realm challenges)
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_user)]
+    pub creds: Option<UserPassword>,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +205,32 @@ pub fn parse_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
         .to_string()
         .parse()
         .map_err(|_| bad())
+}
+
+/// A `USER:PASSWORD` argument; its Debug hides the password.
+#[derive(Clone)]
+pub struct UserPassword {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for UserPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:<redacted>", self.user)
+    }
+}
+
+/// `USER:PASSWORD`, both non-empty.
+pub fn parse_user(s: &str) -> Result<UserPassword, String> {
+    match s.split_once(':') {
+        Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok(UserPassword {
+            user: u.to_string(),
+            password: p.to_string(),
+        }),
+        _ => Err("expected USER:PASSWORD".to_string()),
+    }
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {

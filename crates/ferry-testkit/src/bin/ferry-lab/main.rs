@@ -151,7 +151,10 @@ fn seed(a: SeedArgs) -> Result<(), String> {
         })
         .collect();
 
-    let endpoint = Endpoint::at(&a.registry)?.skip_existing();
+    let mut endpoint = Endpoint::at(&a.registry)?.skip_existing();
+    if let Some(c) = &a.creds {
+        endpoint = endpoint.with_credentials(&c.user, &c.password);
+    }
     let work: Vec<usize> = (0..refs.len()).collect();
     let results = build::par_map(&work, a.jobs, |&k| {
         let (repo, tag) = &refs[k];

@@ -1,9 +1,12 @@
-//! `ferry-lab serve`: plain registries until SIGTERM / SIGINT / SIGHUP or stdin EOF.
+//! `ferry-lab serve`: registries (plain, or TLS and / or a token realm) until SIGTERM /
+//! SIGINT / SIGHUP or stdin EOF.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use ferry_testkit::Registry;
+
+use crate::cli::{UserPassword, parse_user};
 use serde_json::{Map, Value, json};
 
 /// Arguments of `ferry-lab serve`.
@@ -24,6 +27,13 @@ pub struct ServeArgs {
     /// Do not stop at stdin EOF (only at a signal)
     #[arg(long)]
     no_stdin: bool,
+    /// HTTPS with a certificate from a fresh test CA (registries.json gets "ca", "cert_dir")
+    #[arg(long)]
+    tls: bool,
+    /// A token realm (plain HTTP) that knows this one user; the registries require its
+    /// bearer tokens (registries.json gets "realm")
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_user)]
+    token: Option<UserPassword>,
 }
 
 /// One `--name NAME[:PORT]`.
@@ -90,6 +100,8 @@ fn stdin_is_pipe() -> bool {
 
 pub fn run(a: ServeArgs) -> Result<(), String> {
     let dir = a.dir.clone();
+    let tls = a.tls;
+    let token_user = a.token.clone();
     let mut wants = a.names.clone();
     if wants.is_empty() {
         wants = vec![parse_name("src")?, parse_name("dst")?];
@@ -109,22 +121,31 @@ pub fn run(a: ServeArgs) -> Result<(), String> {
     let mut info = Map::new();
     let mut ports = String::new();
     for w in &wants {
-        let reg = match w.port {
-            Some(p) => Registry::builder().port(p).start(),
-            None => Registry::plain(),
-        };
+        let mut builder = Registry::builder().tls(tls);
+        if let Some(t) = &token_user {
+            builder = builder.token(&[(t.user.as_str(), t.password.as_str())]);
+        }
+        if let Some(p) = w.port {
+            builder = builder.port(p);
+        }
+        let reg = builder.start();
         let at = link(&dir, &w.name, &reg.root_dir())?;
-        info.insert(
-            w.name.clone(),
-            json!({
-                "host": reg.host(),
-                "url": reg.base_url(),
-                "log": at.join("stdout.log"),
-                "stderr": at.join("stderr.log"),
-                "data": at.join("data"),
-                "root": reg.root_dir(),
-            }),
-        );
+        let mut entry = json!({
+            "host": reg.host(),
+            "url": reg.base_url(),
+            "log": at.join("stdout.log"),
+            "stderr": at.join("stderr.log"),
+            "data": at.join("data"),
+            "root": reg.root_dir(),
+        });
+        if let Some(ca) = reg.ca_cert_path() {
+            entry["ca"] = json!(ca);
+            entry["cert_dir"] = json!(reg.cert_dir());
+        }
+        if let Some(realm) = reg.token_realm() {
+            entry["realm"] = json!(realm);
+        }
+        info.insert(w.name.clone(), entry);
         ports.push_str(&format!("{}={}\n", w.name, reg.port()));
         regs.push((w.name.clone(), reg));
     }
