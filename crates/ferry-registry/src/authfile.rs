@@ -74,11 +74,17 @@ fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, RegistryError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(file_error(path, "cannot read", Some(e))),
     };
+    parse_json(path, &text).map(Some)
+}
+
+/// Parses the bytes of the auth file at `path` (named in errors): a JSON object, or
+/// nothing but white space (no entries).
+fn parse_json(path: &Path, text: &[u8]) -> Result<Map<String, Value>, RegistryError> {
     if text.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Some(Map::new()));
+        return Ok(Map::new());
     }
-    match serde_json::from_slice::<Value>(&text) {
-        Ok(Value::Object(m)) => Ok(Some(m)),
+    match serde_json::from_slice::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
         // The parser's message may quote file content, which may be a secret: keep only
         // the position.
         Err(e) => Err(file_error(
@@ -124,40 +130,81 @@ fn entry_credentials(
 
 /// Looks up credentials for `registry` in `paths`, first match wins.
 pub fn lookup(paths: &[PathBuf], registry: &str) -> Result<Option<Credentials>, RegistryError> {
-    let wanted = normalize_key(registry);
     for path in paths {
         let Some(json) = read_json(path)? else {
             continue;
         };
-        if let Some(helpers) = json.get("credHelpers").and_then(Value::as_object)
-            && let Some(helper) = helpers
-                .iter()
-                .find(|(k, _)| normalize_key(k) == wanted)
-                .and_then(|(_, v)| v.as_str())
-        {
-            return run_helper(helper, registry);
-        }
-        if let Some(auths) = json.get("auths").and_then(Value::as_object) {
-            // An exact key first, then any key naming the same host.
-            let found = auths.get(registry).map(|v| (registry, v)).or_else(|| {
-                auths
-                    .iter()
-                    .find(|(k, _)| normalize_key(k) == wanted)
-                    .map(|(k, v)| (k.as_str(), v))
-            });
-            if let Some((key, entry)) = found
-                && let Some(c) = entry_credentials(path, key, entry)?
-            {
-                return Ok(Some(c));
+        match file_answer(path, &json, registry)? {
+            FileAnswer::Helper(helper) => return run_helper(helper, registry),
+            FileAnswer::Credentials(c) => return Ok(Some(c)),
+            FileAnswer::Store(store) => {
+                if let Some(c) = run_helper(store, registry)? {
+                    return Ok(Some(c));
+                }
             }
-        }
-        if let Some(store) = json.get("credsStore").and_then(Value::as_str)
-            && let Some(c) = run_helper(store, registry)?
-        {
-            return Ok(Some(c));
+            FileAnswer::Nothing => {}
         }
     }
     Ok(None)
+}
+
+/// What one auth file says about a registry, before any credential helper runs.
+#[derive(Debug)]
+enum FileAnswer<'a> {
+    /// A `credHelpers` entry: its answer is final.
+    Helper(&'a str),
+    /// An `auths` entry.
+    Credentials(Credentials),
+    /// `credsStore`: asked last; when it knows nothing, the next file is read.
+    Store(&'a str),
+    /// Nothing for this registry.
+    Nothing,
+}
+
+fn file_answer<'a>(
+    path: &Path,
+    json: &'a Map<String, Value>,
+    registry: &str,
+) -> Result<FileAnswer<'a>, RegistryError> {
+    let wanted = normalize_key(registry);
+    if let Some(helpers) = json.get("credHelpers").and_then(Value::as_object)
+        && let Some(helper) = helpers
+            .iter()
+            .find(|(k, _)| normalize_key(k) == wanted)
+            .and_then(|(_, v)| v.as_str())
+    {
+        return Ok(FileAnswer::Helper(helper));
+    }
+    if let Some(auths) = json.get("auths").and_then(Value::as_object) {
+        // An exact key first, then any key naming the same host.
+        let found = auths.get(registry).map(|v| (registry, v)).or_else(|| {
+            auths
+                .iter()
+                .find(|(k, _)| normalize_key(k) == wanted)
+                .map(|(k, v)| (k.as_str(), v))
+        });
+        if let Some((key, entry)) = found
+            && let Some(c) = entry_credentials(path, key, entry)?
+        {
+            return Ok(FileAnswer::Credentials(c));
+        }
+    }
+    if let Some(store) = json.get("credsStore").and_then(Value::as_str) {
+        return Ok(FileAnswer::Store(store));
+    }
+    Ok(FileAnswer::Nothing)
+}
+
+/// Reads auth-file bytes as [`lookup`] reads a file, without running credential helpers
+/// (a helper named for `registry` gives `None`): the fuzzing entry point.
+#[doc(hidden)]
+pub fn lookup_in_text(text: &[u8], registry: &str) -> Result<Option<Credentials>, RegistryError> {
+    let path = Path::new("<text>");
+    let json = parse_json(path, text)?;
+    match file_answer(path, &json, registry)? {
+        FileAnswer::Credentials(c) => Ok(Some(c)),
+        FileAnswer::Helper(_) | FileAnswer::Store(_) | FileAnswer::Nothing => Ok(None),
+    }
 }
 
 /// Runs `docker-credential-<helper> get` for `registry`.
@@ -393,5 +440,17 @@ mod tests {
         std::fs::write(&a, r#"{"credHelpers":{"r.example":"ferry-test-none"}}"#).unwrap();
         let e = lookup(&[a], "r.example").unwrap_err();
         assert!(matches!(e, RegistryError::CredentialHelper { .. }), "{e}");
+    }
+
+    #[test]
+    fn text_lookup_reads_as_a_file_is_read_and_runs_no_helper() {
+        let text = br#"{"auths":{"quay.io":{"auth":"cTpxcA=="}},
+            "credHelpers":{"r.example":"ferry-test-none"},"credsStore":"ferry-test-none"}"#;
+        let c = lookup_in_text(text, "quay.io").unwrap().unwrap();
+        assert_eq!((c.username.as_str(), c.password()), ("q", "qp"));
+        assert!(lookup_in_text(text, "r.example").unwrap().is_none());
+        assert!(lookup_in_text(text, "docker.io").unwrap().is_none());
+        assert!(lookup_in_text(b" \n", "quay.io").unwrap().is_none());
+        assert!(lookup_in_text(b"[]", "quay.io").is_err());
     }
 }
