@@ -3,12 +3,13 @@
 #   make test   docs check + fmt + clippy (warnings denied) + every test against real registries
 #   make stress long races against real registries (STRESS_RUNS, default 300)
 #   make fault-matrix  every writing command under every fault; table in docs/reliability.md
+#   make fuzz   each parser fuzz target for FUZZ_SECONDS (default 60), one after the other
 # Each installs what it needs (apt: docker-registry, skopeo, apache2-utils, openssl).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test tools lint unit build bench bench-pubtools stress fault-matrix
+.PHONY: demo test tools lint unit build bench bench-pubtools stress fault-matrix fuzz
 
 tools:
 	@bash scripts/ensure-tools.sh
@@ -54,3 +55,18 @@ fault-matrix: tools
 # ~/.cache/ferry-bench on first use, ~5 min; writes test CAs under /etc/containers/certs.d).
 bench-pubtools: build
 	@SCENARIOS=P1 bash bench/run.sh
+
+# The fuzz targets of fuzz/ (its own workspace, nightly toolchain, cargo-fuzz), each for
+# FUZZ_SECONDS, one after the other, niced; stops at the first crash, which cargo-fuzz
+# saves under fuzz/artifacts/TARGET/ (docs/reliability.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := reference manifest items settings authfile challenge
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && nice -n 10 $(CARGO) +nightly fuzz build --sanitizer none
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		nice -n 10 $(CARGO) +nightly fuzz run --sanitizer none $$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done

@@ -9,10 +9,10 @@ use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
 
 use crate::plan::{Rejected, Rejection, plan_push};
 use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
+use crate::shard::{Shard, ShardError, ShardLoad, shard_loads, shard_plan};
 use crate::sources::{
     LoadError, finish_loading, item_hosts, load_file_sources_lenient, source_hosts,
 };
-use crate::shard::{Shard, ShardError, ShardLoad, shard_loads, shard_plan};
 use crate::workflows::push::{ItemReport, PushOptions, PushReport, SkippedReport, execute_plan};
 use crate::workflows::retry::Retry;
 use ferry_image::{Manifest, Reference, Target};

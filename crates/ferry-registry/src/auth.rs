@@ -81,6 +81,24 @@ pub(crate) fn parse_challenge(value: &str) -> Option<Challenge> {
     }
 }
 
+/// Parses a `WWW-Authenticate` header value and the scopes it asks for as the client
+/// does; the `Debug` form of the outcome (`None` for schemes ferry does not speak): the
+/// fuzzing entry point.
+#[doc(hidden)]
+pub fn parse_challenge_debug(value: &str) -> Option<String> {
+    let challenge = parse_challenge(value)?;
+    let mut scopes = ScopeSet::default();
+    if let Challenge::Bearer {
+        scope: Some(scope), ..
+    } = &challenge
+    {
+        for one in scope.split_whitespace() {
+            scopes.add(one);
+        }
+    }
+    Some(format!("{challenge:?} {:?}", scopes.to_strings()))
+}
+
 /// Parses `key=value, key="quoted, value"` pairs; keys are lower-cased.
 fn parse_params(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -315,6 +333,19 @@ mod tests {
         assert_eq!(parse_challenge("Bearer service=x"), None);
         assert_eq!(parse_challenge(""), None);
         assert!(parse_challenge(r#"Bearer realm="unterminated"#).is_some());
+    }
+
+    #[test]
+    fn challenge_debug_shows_the_scopes_asked() {
+        let shown = parse_challenge_debug(
+            r#"Bearer realm="https://a/t",scope="repository:x/y:pull repository:x/y:push""#,
+        )
+        .unwrap();
+        assert!(
+            shown.ends_with(r#"["repository:x/y:pull,push"]"#),
+            "{shown}"
+        );
+        assert!(parse_challenge_debug("Negotiate abc").is_none());
     }
 
     #[test]

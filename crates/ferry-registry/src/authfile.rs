@@ -74,12 +74,18 @@ fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, RegistryError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(file_error(path, "cannot read", Some(e))),
     };
-    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
+    parse_json(path, &text).map(Some)
+}
+
+/// Parses the bytes of the auth file at `path` (named in errors): a JSON object (after an
+/// optional byte-order mark), or nothing but white space (no entries).
+fn parse_json(path: &Path, text: &[u8]) -> Result<Map<String, Value>, RegistryError> {
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
     if text.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Some(Map::new()));
+        return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(Some(m)),
+        Ok(Value::Object(m)) => Ok(m),
         // The parser's message may quote file content, which may be a secret: keep only
         // the position.
         Err(e) => Err(file_error(
@@ -121,6 +127,32 @@ fn entry_credentials(
         return Ok(Some(Credentials::new("<token>", t)));
     }
     Ok(None)
+}
+
+/// Reads auth-file bytes for `registry` from their `auths` entries only, running no
+/// credential helper (a helper named for `registry` gives `None`): the fuzzing entry point.
+#[doc(hidden)]
+pub fn lookup_in_text(text: &[u8], registry: &str) -> Result<Option<Credentials>, RegistryError> {
+    let path = Path::new("<text>");
+    let json = parse_json(path, text)?;
+    let wanted = normalize_key(registry);
+    let helper = json
+        .get("credHelpers")
+        .and_then(Value::as_object)
+        .is_some_and(|h| h.keys().any(|k| normalize_key(k) == wanted));
+    if helper {
+        return Ok(None);
+    }
+    let Some(auths) = json.get("auths").and_then(Value::as_object) else {
+        return Ok(None);
+    };
+    match auths
+        .iter()
+        .find(|(k, _)| k.as_str() == registry || normalize_key(k) == wanted)
+    {
+        Some((key, entry)) => entry_credentials(path, key, entry),
+        None => Ok(None),
+    }
 }
 
 /// Looks up credentials for `registry` in `paths`, first match wins.
@@ -482,5 +514,17 @@ mod tests {
         std::fs::write(&a, r#"{"credHelpers":{"r.example":"ferry-test-none"}}"#).unwrap();
         let e = lookup(&[a], "r.example").unwrap_err();
         assert!(matches!(e, RegistryError::CredentialHelper { .. }), "{e}");
+    }
+
+    #[test]
+    fn text_lookup_reads_as_a_file_is_read_and_runs_no_helper() {
+        let text = br#"{"auths":{"quay.io":{"auth":"cTpxcA=="}},
+            "credHelpers":{"r.example":"ferry-test-none"},"credsStore":"ferry-test-none"}"#;
+        let c = lookup_in_text(text, "quay.io").unwrap().unwrap();
+        assert_eq!((c.username.as_str(), c.password()), ("q", "qp"));
+        assert!(lookup_in_text(text, "r.example").unwrap().is_none());
+        assert!(lookup_in_text(text, "docker.io").unwrap().is_none());
+        assert!(lookup_in_text(b" \n", "quay.io").unwrap().is_none());
+        assert!(lookup_in_text(b"[]", "quay.io").is_err());
     }
 }

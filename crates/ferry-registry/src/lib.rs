@@ -41,6 +41,8 @@ mod transport;
 mod uploads;
 
 pub use auth::Credentials;
+#[doc(hidden)]
+pub use auth::parse_challenge_debug;
 pub use client::{Client, ClientConfig, ClientStats, Repository};
 pub use config::ConfigError;
 pub use error::{ErrorCode, RegistryError, RequestContext, TransportKind};
