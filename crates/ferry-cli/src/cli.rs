@@ -328,18 +328,6 @@ their reports with `ferry report merge`.")]
   ferry report merge --shards 4 -o json reports/*.json > push.json"
     )]
     Report(crate::commands::report::ReportCommand),
-    /// Print a shell completion script for ferry
-    #[command(after_help = r#"Examples:
-  ferry completion bash > ~/.local/share/bash-completion/completions/ferry
-  ferry completion zsh > "${fpath[1]}/_ferry"
-  ferry completion fish > ~/.config/fish/completions/ferry.fish"#)]
-    Completion(crate::commands::meta::CompletionArgs),
-    /// Print the manual page (roff) of ferry or of one of its commands
-    #[command(after_help = "Examples:
-  ferry man > ferry.1 && man ./ferry.1
-  ferry man copy | man -l -
-  for c in copy sync push; do ferry man $c > ferry-$c.1; done")]
-    Man(crate::commands::meta::ManArgs),
     /// Sign images: simple signing (OpenPGP key) or cosign (ECDSA key)
     #[command(after_help = "Examples:
   ferry sign --key key.asc --registries.d ./registries.d reg.io/app:1.0
@@ -360,6 +348,18 @@ their reports with `ferry report merge`.")]
         #[command(flatten)]
         access: OneRegistry,
     },
+    /// Print a shell completion script for ferry
+    #[command(after_help = r#"Examples:
+  ferry completion bash > ~/.local/share/bash-completion/completions/ferry
+  ferry completion zsh > "${fpath[1]}/_ferry"
+  ferry completion fish > ~/.config/fish/completions/ferry.fish"#)]
+    Completion(crate::commands::meta::CompletionArgs),
+    /// Print the manual page (roff) of ferry or of one of its commands
+    #[command(after_help = "Examples:
+  ferry man > ferry.1 && man ./ferry.1
+  ferry man copy | man -l -
+  for c in copy sync push; do ferry man $c > ferry-$c.1; done")]
+    Man(crate::commands::meta::ManArgs),
 }
 
 #[cfg(test)]

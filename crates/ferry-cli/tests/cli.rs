@@ -24,6 +24,8 @@ const COMMANDS: &[(&str, &[&str], &[&str])] = &[
     ("items", &["file:items.yaml"], ONE),
     ("push", &["--target", "t.yaml", "items.yaml"], PUSH),
     ("report", &["merge", "r.json"], &[]),
+    ("sign", &["--key", "k.asc", "r.io/a:1"], ONE),
+    ("verify", &["--key", "k.pub", "r.io/a:1"], ONE),
     ("completion", &["bash"], &[]),
     ("man", &[], &[]),
 ];
