@@ -159,7 +159,30 @@ pub fn push_report(r: &PushReport) -> Result<()> {
             None => crate::outln!("  {state:>9}  {}{arch}", i.name)?,
         }
     }
-    eprintln!("{}", summary(&r.stats));
+    if !r.skipped.is_empty() {
+        crate::outln!("skipped (not container items):")?;
+        for k in &r.skipped {
+            crate::outln!(
+                "  {:>9}  {}  ({}, {})",
+                "SKIPPED",
+                k.name,
+                k.class,
+                k.source
+            )?;
+        }
+    }
+    // The counts come from the rows above; the engine adds what the transfers moved.
+    let s = &r.stats;
+    warn_line!("{}", r.summary());
+    eprintln!(
+        "transfers: {} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
+        s.manifests_written,
+        s.manifests_present,
+        s.blobs_copied,
+        bytes(s.bytes_copied),
+        s.blobs_mounted,
+        s.blobs_skipped
+    );
     Ok(())
 }
 

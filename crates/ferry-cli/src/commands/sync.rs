@@ -109,7 +109,7 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
                         r.tag,
                         o.digest
                     )?,
-                    Err(e) => eprintln!("ferry: error: tag {}: {e}", r.tag),
+                    Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
                 }
             }
             if !g.quiet {

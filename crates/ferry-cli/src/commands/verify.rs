@@ -79,7 +79,7 @@ pub async fn run(g: &Global, a: VerifyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for f in &failures {
-        eprintln!("ferry: verify failed: {f}");
+        crate::output::warn_line!("ferry: verify failed: {f}");
     }
     Ok(ExitCode::from(1))
 }
