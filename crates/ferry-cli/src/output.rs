@@ -100,9 +100,17 @@ pub fn bytes(n: u64) -> String {
 /// The one-line text summary of a run's counters.
 pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
     format!(
-        "{} image(s) copied, {} unchanged; {} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
+        "{} image(s) copied, {} unchanged; {}",
         s.images_copied,
         s.images_unchanged,
+        transfers(s)
+    )
+}
+
+/// What a run's transfers moved: manifests and blobs.
+fn transfers(s: &ferry_copy::StatsSnapshot) -> String {
+    format!(
+        "{} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
         s.manifests_written,
         s.manifests_present,
         s.blobs_copied,
@@ -172,17 +180,8 @@ pub fn push_report(r: &PushReport) -> Result<()> {
         }
     }
     // The counts come from the rows above; the engine adds what the transfers moved.
-    let s = &r.stats;
     warn_line!("{}", r.summary());
-    eprintln!(
-        "transfers: {} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
-        s.manifests_written,
-        s.manifests_present,
-        s.blobs_copied,
-        bytes(s.bytes_copied),
-        s.blobs_mounted,
-        s.blobs_skipped
-    );
+    eprintln!("transfers: {}", transfers(&r.stats));
     Ok(())
 }
 

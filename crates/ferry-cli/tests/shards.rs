@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Ferry, write};
+use common::{Ferry, write, writes_since};
 use ferry_testkit::images::{self, Format};
 use ferry_testkit::{Registry, skopeo};
 
@@ -46,14 +46,6 @@ fn tags_and_digests(quay: &Registry, namespace: &str) -> BTreeMap<String, String
         }
     }
     out
-}
-
-fn writes_since(reg: &Registry, mark: usize) -> usize {
-    reg.settle();
-    ["PUT", "POST", "PATCH", "DELETE"]
-        .iter()
-        .map(|m| reg.count_since(mark, m, ""))
-        .sum()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Ferry, write};
+use common::{Ferry, write, writes_since};
 use ferry_testkit::images::{self, Format};
 use ferry_testkit::{Registry, skopeo};
 
@@ -17,14 +17,6 @@ fn archs(raw: &[u8]) -> Vec<String> {
         .collect();
     a.sort();
     a
-}
-
-fn writes_since(reg: &Registry, mark: usize) -> usize {
-    reg.settle();
-    ["PUT", "POST", "PATCH", "DELETE"]
-        .iter()
-        .map(|m| reg.count_since(mark, m, ""))
-        .sum()
 }
 
 #[test]

@@ -145,3 +145,12 @@ impl Ferry {
         )
     }
 }
+
+/// Writes (PUT, POST, PATCH, DELETE) the registry logged since `mark`.
+pub fn writes_since(reg: &Registry, mark: usize) -> usize {
+    reg.settle();
+    ["PUT", "POST", "PATCH", "DELETE"]
+        .iter()
+        .map(|m| reg.count_since(mark, m, ""))
+        .sum()
+}
