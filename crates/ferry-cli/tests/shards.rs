@@ -108,6 +108,28 @@ fn three_shards_do_what_one_push_does() {
             .all(|l| l["bytes"].as_u64().unwrap() > 0 || l["groups"] == 0)
     );
 
+    // A dry run of one shard prints that shard's plan, and writes nothing.
+    let mark = quay.mark();
+    let dry = f.ok(&[
+        "push",
+        "--dry-run",
+        "--shard",
+        "2/3",
+        "-o",
+        "json",
+        "--target",
+        &many,
+        file,
+    ]);
+    assert_eq!(writes_since(&quay, mark), 0, "a dry run writes nothing");
+    let dry: serde_json::Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(dry["shard"], "2/3");
+    for d in dry["destinations"].as_array().unwrap() {
+        let dest = d["destination"].as_str().unwrap();
+        let repo = dest.split_once('/').unwrap().1.rsplit_once(':').unwrap().0;
+        assert_eq!(ferry_publish::shard_of(repo, 3), 2, "{dest}");
+    }
+
     // One process.
     let whole = f.run(&["push", "-o", "json", "--target", &one, file]);
     assert_eq!(whole.code, 0, "{}", whole.stderr);
