@@ -175,6 +175,9 @@ if want P1; then
     P1_QUAY=$(p1_field quay host)
     P1_QUAY_LOG=$(p1_field quay log)
     P1_BUILD_LOG=$(p1_field build log)
+    # Both registries' processes: their CPU seconds per run are recorded (the floor of a run
+    # on this machine is the registries' own work for the bytes).
+    P1_REGISTRY_PIDS="$(pgrep -f "$(p1_field build root)/config.yml") $(pgrep -f "$(p1_field quay root)/config.yml")"
     mkdir -p "$WORK/p1-certs"
     for r in build quay; do
         host=$(p1_field "$r" host)
@@ -289,8 +292,17 @@ blob_present() {
 
 clear_skopeo_cache() { rm -f "$SKOPEO_CACHE"; }
 
+# proc_cpu PID...: the CPU time (user + system, clock ticks) the processes have used so far.
+proc_cpu() {
+    local sum=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$sum"
+}
 # timed SCENARIO TOOL ROUND CMD...: runs CMD under /usr/bin/time, records wall seconds, peak
-# RSS and the requests the destination (TIMED_LOG, default DST_LOG) logged while it ran.
+# RSS, the requests the destination (TIMED_LOG, default DST_LOG) logged while it ran and the
+# CPU seconds the processes in TIMED_CPU_PIDS (P1: both registries) used meanwhile.
 # A command that writes its own seconds to $TIME_FILE (P1's pubtools-quay driver: the push
 # without Python's start-up) is recorded with those; the wall time is kept as well.
 timed() {
@@ -298,6 +310,8 @@ timed() {
     shift 3
     local tag="$scenario-$tool-$round" mark t0 t1 rc logf=${TIMED_LOG:-${DST_LOG:-}}
     mark=$("$LAB" mark --log "$logf")
+    local cpu0
+    cpu0=$(proc_cpu ${TIMED_CPU_PIDS:-})
     [[ $tool == skopeo || $tool == pubtools* ]] && clear_skopeo_cache
     export TIME_FILE="$WORK/out/$tag.inner"
     rm -f "$TIME_FILE"
@@ -305,6 +319,8 @@ timed() {
     /usr/bin/time -f %M -o "$WORK/out/$tag.rss" "$@" >"$WORK/out/$tag.log" 2>&1
     rc=$?
     t1=$(date +%s%N)
+    local regcpu
+    regcpu=$(python3 -c "print(f'{($(proc_cpu ${TIMED_CPU_PIDS:-}) - $cpu0) / $(getconf CLK_TCK):.2f}')")
     if [ "$rc" -ne 0 ]; then
         fail "$scenario $tool round $round: exit $rc: $*"
         tail -n 20 "$WORK/out/$tag.log" >&2
@@ -320,8 +336,8 @@ timed() {
     tail -n "+$((mark + 1))" "$logf" >"$WORK/out/$tag.access.log"
     local total
     total=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["total"])' "$counts")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$tool" "$round" "$secs" "$rss" "$total" \
-        "$counts" "$wall" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$tool" "$round" "$secs" "$rss" "$total" \
+        "$counts" "$wall" "$regcpu" >>"$RESULTS"
     log "$(printf '%-3s %-15s round %s: %7.3f s (wall %7.3f)  rss %6d KiB  %4d dst requests' \
         "$scenario" "$tool" "$round" "$secs" "$wall" "$rss" "$total")"
 }
@@ -394,6 +410,16 @@ YAML
     "$FERRY" push -q --cert-dir "$WORK/p1-certs" --authfile "$WORK/p1-ferry-auth.json" \
         --target "$target" "$WORK/p1-items.yaml"
 }
+# p1_ferry_pubtools NAMESPACE: ferry push given pubtools-quay's own settings file (the one
+# p1_pubtools gets, its quay_namespace set to NAMESPACE) and nothing else: no credentials flag,
+# no --cert-dir (the CAs are in /etc/containers/certs.d, where pubtools-quay's skopeo reads
+# them too), ferry's defaults (multiarch: merge).
+p1_ferry_pubtools() {
+    local settings="$WORK/p1-pubtools-settings-$1.json"
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); s["quay_namespace"]=sys.argv[2]; json.dump(s, open(sys.argv[3], "w"), indent=1)' \
+        "$WORK/p1-pubtools-settings.json" "$1" "$settings"
+    "$FERRY" push -q --target "$settings" "$WORK/p1-items.yaml"
+}
 # p1_pubtools NAMESPACE: pubtools-quay's ContainerImagePusher, with a fresh skopeo auth file
 # (each pub task starts logged out; it logs in to both registries itself).
 p1_pubtools() {
@@ -405,7 +431,7 @@ p1_pubtools() {
 # p1_round ROUND PREFIX: ferry (merge), pubtools-quay, ferry (overwrite), each into a fresh
 # namespace; then what each landed is checked.
 p1_round() {
-    local r=$1 ns="$2-p1" TIMED_LOG=$P1_QUAY_LOG
+    local r=$1 ns="$2-p1" TIMED_LOG=$P1_QUAY_LOG TIMED_CPU_PIDS=$P1_REGISTRY_PIDS
     if run_ferry; then
         timed P1 ferry-merge "$r" bash -c 'p1_ferry "$@"' _ merge "$ns-ferry-merge" &&
             p1_check_landed ferry-merge "$r" "$ns-ferry-merge" same-platforms
@@ -415,9 +441,13 @@ p1_round() {
     if run_ferry; then
         timed P1 ferry-overwrite "$r" bash -c 'p1_ferry "$@"' _ overwrite "$ns-ferry-overwrite" &&
             p1_check_landed ferry-overwrite "$r" "$ns-ferry-overwrite" same-digest
+        # The drop-in check: pubtools-quay's settings file alone; the same tags and digests
+        # as pubtools-quay landed (both are compared with the source's digests).
+        timed P1 ferry-pubtools-settings "$r" bash -c 'p1_ferry_pubtools "$@"' _ "$ns-ferry-pq" &&
+            p1_check_landed ferry-pubtools-settings "$r" "$ns-ferry-pq" same-digest
     fi
 }
-export -f p1_ferry p1_pubtools
+export -f p1_ferry p1_ferry_pubtools p1_pubtools
 export FERRY WORK ROOT P1_QUAY P1_USER PUBTOOLS_VENV
 
 # ---------------------------------------------------------------- rounds
@@ -491,9 +521,10 @@ import json, statistics, sys, datetime
 path, rounds, nproc, cpu, commit, s4_size, skopeo_version, pubtools_version, p1_builds = sys.argv[1:10]
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
 runs = {}
-for scen, tool, rnd, secs, rss, total, methods, wall in rows:
+for scen, tool, rnd, secs, rss, total, methods, wall, regcpu in rows:
     runs.setdefault((scen, tool), []).append(
         {"round": int(rnd), "secs": float(secs), "rss": int(rss), "reqs": int(total),
+         "regcpu": float(regcpu),
          "methods": json.loads(methods)["methods"], "wall": float(wall),
          "statuses": json.loads(methods).get("statuses", {})})
 
@@ -601,18 +632,38 @@ if any(k[0] == "P1" for k in runs):
     w("| tool | s (min / median / max) | ratio to pubtools-quay | target |")
     w("|---|---|---|---|")
     w(f"| pubtools-quay | {fmt(pt)} | 1 | |")
-    for t, lim in (("ferry-merge", 0.15), ("ferry-overwrite", None)):
+    names = {"ferry-merge": "ferry push, multiarch: merge",
+             "ferry-overwrite": "ferry push, multiarch: overwrite",
+             "ferry-pubtools-settings": "ferry push --target (pubtools-quay's settings file)"}
+    for t, lim in (("ferry-merge", 0.15), ("ferry-overwrite", None),
+                   ("ferry-pubtools-settings", 0.15)):
         f = times("P1", t)
+        if not f:
+            continue
         r = ratio(med(f), med(pt))
         shown = verdict(r, lim) if lim else (f"{r:.2f}" if r is not None else "n/a")
-        w(f"| ferry push, multiarch: {t.split('-')[1]} | {fmt(f)} | {shown} | "
-          f"{'<= 0.15' if lim else ''} |")
+        w(f"| {names[t]} | {fmt(f)} | {shown} | {'<= 0.15' if lim else ''} |")
+    w("")
+    # The floor: the CPU the two registries spend per run (TLS, hashing, storing, serving the
+    # bytes), shared by every tool: on nproc cores no run can be shorter than that / nproc.
+    w("CPU seconds the two registries used per run (median) and the floor it sets on this "
+      f"machine ({nproc} cores: registries' CPU / {nproc}; ratio to pubtools-quay's median):")
+    w("")
+    w("| tool | registries' CPU s | floor s | floor ratio |")
+    w("|---|---|---|---|")
+    for t in ("pubtools-quay", "ferry-merge", "ferry-overwrite", "ferry-pubtools-settings"):
+        c = med([x["regcpu"] for x in runs.get(("P1", t), [])])
+        if c is None:
+            continue
+        fl = c / int(nproc)
+        fr = ratio(fl, med(pt))
+        w(f"| {t} | {c:.2f} | {fl:.2f} | {f'{fr:.2f}' if fr is not None else 'n/a'} |")
     w("")
     w("Requests the \"quay\" registry logged per run (median; methods and statuses of one run):")
     w("")
     w("| tool | requests | methods | statuses |")
     w("|---|---|---|---|")
-    for t in ("pubtools-quay", "ferry-merge", "ferry-overwrite"):
+    for t in ("pubtools-quay", "ferry-merge", "ferry-overwrite", "ferry-pubtools-settings"):
         rq = med(reqs("P1", t))
         rs = runs.get(("P1", t), [])
         st = (" ".join(f"{k} {v}" for k, v in sorted(rs[len(rs) // 2]["statuses"].items()))
@@ -622,7 +673,8 @@ if any(k[0] == "P1" for k in runs):
     w("Peak RSS, MiB (max over rounds; pubtools-quay: its largest process, Python or one "
       "skopeo): " + ", ".join(
         f"{t} {max(r['rss'] for r in runs[('P1', t)]) / 1024:.1f}"
-        for t in ("pubtools-quay", "ferry-merge", "ferry-overwrite") if ("P1", t) in runs))
+        for t in ("pubtools-quay", "ferry-merge", "ferry-overwrite", "ferry-pubtools-settings")
+        if ("P1", t) in runs))
     w("")
 w("Every run, seconds:")
 w("")
