@@ -108,12 +108,17 @@ pub async fn abort_uploads() {
     }
 }
 
+/// ferry's `User-Agent`: `ferry/VERSION`.
+pub fn user_agent() -> String {
+    format!("ferry/{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The client configuration of the global flags (TLS, certificates, auth file), no
 /// credentials yet.
 pub fn client_config(global: &Global) -> Result<ClientConfig> {
     let mut config = ClientConfig::default()
         .with_tls_verify(global.tls_verify)
-        .with_user_agent(format!("ferry/{}", env!("CARGO_PKG_VERSION")));
+        .with_user_agent(user_agent());
     config.timeout = global.timeout;
     if let Some(dir) = &global.cert_dir {
         config = config
@@ -183,4 +188,29 @@ fn check_authfile(path: &std::path::Path) -> Result<()> {
             path.display()
         ))),
     }
+}
+
+/// The options of `ferry push`: its flags and the global ones; a shard's number goes into
+/// the `User-Agent`, so registry logs tell the shards apart.
+pub fn publish_options(
+    g: &Global,
+    a: &crate::commands::push::PushArgs,
+) -> Result<ferry_publish::PublishOptions> {
+    let mut client = client_config(g)?;
+    if let Some(shard) = a.shard {
+        client = client.with_user_agent(shard.user_agent(&user_agent()));
+    }
+    Ok(ferry_publish::PublishOptions {
+        dry_run: a.dry_run,
+        strict: a.strict,
+        skip_unsupported: a.skip_unsupported,
+        client,
+        shard: a.shard,
+        jobs_per_registry: g.jobs_per_registry.map(usize::from),
+        source_credentials: side_creds(g, Role::Source)?,
+        dest_credentials: side_creds(g, Role::Destination)?,
+        progress: Some(crate::progress::for_run(
+            g.quiet || g.output != crate::cli::Output::Text,
+        )),
+    })
 }

@@ -38,6 +38,21 @@ pub enum ConfigError {
         /// The user name given.
         user: String,
     },
+    /// A registry name that is not `HOST[:PORT]`.
+    #[error("registry {0:?}: expected HOST[:PORT]")]
+    InvalidRegistry(String),
+}
+
+/// The registry host of `input`: `HOST[:PORT]`, as given or with a `docker://` prefix and
+/// trailing slashes (what `login`, `logout` and `catalog` take).
+pub fn registry_host(input: &str) -> Result<&str, ConfigError> {
+    let host = input
+        .strip_prefix("docker://")
+        .unwrap_or(input)
+        .trim_end_matches('/');
+    ferry_image::validate_host(host)
+        .map_err(|_| ConfigError::InvalidRegistry(input.to_string()))?;
+    Ok(host)
 }
 
 impl Credentials {
@@ -162,6 +177,22 @@ mod tests {
             }
         );
         assert!(Credentials::parse("alice", Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn parses_registry_hosts() {
+        assert_eq!(registry_host("quay.io").unwrap(), "quay.io");
+        assert_eq!(
+            registry_host("docker://127.0.0.1:5000/").unwrap(),
+            "127.0.0.1:5000"
+        );
+        let e = registry_host("quay.io/ns/repo").unwrap_err();
+        assert_eq!(e, ConfigError::InvalidRegistry("quay.io/ns/repo".into()));
+        assert_eq!(
+            e.to_string(),
+            "registry \"quay.io/ns/repo\": expected HOST[:PORT]"
+        );
+        assert!(registry_host("").is_err());
     }
 
     #[test]

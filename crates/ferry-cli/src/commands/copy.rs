@@ -10,8 +10,8 @@ use ferry_image::Platform;
 use serde_json::json;
 
 use crate::cli::{Global, Output};
-use crate::commands::{host, location};
 use crate::context::{Role, client};
+use crate::locate::{host, location};
 use crate::output::warn_line;
 use crate::{output, usage};
 

@@ -9,8 +9,8 @@ use ferry_image::{ImageConfig, Manifest, Platform, Target};
 use serde_json::{Value, json};
 
 use crate::cli::Global;
-use crate::commands::{host, location};
 use crate::context::{Role, client};
+use crate::locate::{host, location};
 use crate::{output, usage};
 
 /// Arguments of `ferry inspect`.

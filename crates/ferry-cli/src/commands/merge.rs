@@ -9,8 +9,8 @@ use ferry_publish::{MergeKey, MergeOptions, merge};
 use serde_json::json;
 
 use crate::cli::{Global, Output};
-use crate::commands::location;
 use crate::context::{Role, client};
+use crate::locate::location;
 use crate::{output, usage};
 
 /// Arguments of `ferry merge`.

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::cli::{Global, Output};
 use crate::commands::copy::platforms;
-use crate::commands::location;
 use crate::context::{Role, client};
+use crate::locate::location;
 use crate::output::warn_line;
 use crate::{output, usage};
 
