@@ -134,11 +134,38 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
     Ok(config)
 }
 
-/// The client with explicit per-registry credentials.
-pub fn client_with(global: &Global, credentials: HashMap<String, Credentials>) -> Result<Client> {
-    let mut config = client_config(global)?;
-    config.credentials = credentials;
-    Ok(track(Client::new(config)?))
+/// The client configuration `ferry login` checks credentials with: the global flags but
+/// no auth file (the file is where the credentials go, it may not exist yet).
+pub fn login_config(global: &Global) -> Result<ClientConfig> {
+    let mut g = global.clone();
+    g.authfile = None;
+    client_config(&g)
+}
+
+/// The credentials of `ferry login`: `--creds`, else `--username` with the password from
+/// stdin (`--password-stdin`) or `$FERRY_PASSWORD`.
+pub fn login_credentials(a: &crate::commands::login::LoginArgs) -> Result<Credentials> {
+    use std::io::Read;
+    if let Some(c) = &a.creds {
+        return parse_creds("--creds", c.expose(), "FERRY_PASSWORD");
+    }
+    let password = if a.password_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| anyhow::Error::new(e).context("reading the password from stdin"))?;
+        s.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        std::env::var("FERRY_PASSWORD")
+            .map_err(|_| usage("no password: use --password-stdin or set $FERRY_PASSWORD"))?
+    };
+    if password.is_empty() {
+        return Err(usage("empty password"));
+    }
+    Ok(Credentials::new(
+        a.username.as_deref().unwrap_or_default(),
+        &password,
+    ))
 }
 
 /// Logs to stderr: warnings by default, more with -v, nothing but errors with -q;
