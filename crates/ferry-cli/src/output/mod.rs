@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+pub mod inspect;
+pub mod login;
 pub mod push;
 pub mod registry;
 
