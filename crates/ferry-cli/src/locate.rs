@@ -46,3 +46,49 @@ pub fn two_sided_client(g: &Global, src: &Location, dests: &[&Location]) -> Resu
     );
     client(g, &roles)
 }
+
+/// A `sync` side: a repository without tag or digest, or a layout without tag.
+pub fn repository(what: &str, input: &str) -> Result<Location> {
+    let loc = location(what, input)?;
+    let why = match &loc {
+        Location::Registry(r) if r.is_bare() => return Ok(loc),
+        Location::Layout { tag: None, .. } => return Ok(loc),
+        Location::Registry(_) => "sync takes a repository without tag or digest",
+        Location::Layout { .. } => "sync takes a layout without tag",
+        Location::Archive { .. } => "sync does not take archives; copy one image with ferry copy",
+    };
+    Err(usage(format!("{what} {input:?}: {why}")))
+}
+
+/// The tag `tag` or `merge` writes at destination `loc`: an archive is refused, and a
+/// location without a tag with "destination LOC: `missing`".
+pub fn destination_tag(loc: &Location, missing: &str) -> Result<String> {
+    if loc.is_archive() {
+        return Err(usage(format!(
+            "destination {loc}: an archive is written by ferry copy"
+        )));
+    }
+    loc.destination_tag()
+        .ok_or_else(|| usage(format!("destination {loc}: {missing}")))
+}
+
+/// Registry references given on the command line (`docker://` allowed, layouts refused).
+pub fn references(refs: &[String]) -> Result<Vec<ferry_image::Reference>> {
+    refs.iter()
+        .map(|r| {
+            if r.starts_with("oci:") {
+                return Err(usage(format!(
+                    "{r}: signatures are for images in registries, not OCI layouts"
+                )));
+            }
+            ferry_image::Reference::parse(r.strip_prefix("docker://").unwrap_or(r))
+                .map_err(|e| usage(format!("reference: {e}")))
+        })
+        .collect()
+}
+
+/// The client of a command on several references (`--creds` for each registry).
+pub fn references_client(g: &Global, refs: &[ferry_image::Reference]) -> Result<Client> {
+    let roles: Vec<_> = refs.iter().map(|r| (r.registry(), Role::Single)).collect();
+    client(g, &roles)
+}

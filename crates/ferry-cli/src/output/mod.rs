@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+pub mod copy;
 pub mod inspect;
 pub mod login;
 pub mod push;
 pub mod registry;
+pub mod sign;
 
 pub use push::{push_report, shard_loads};
 
