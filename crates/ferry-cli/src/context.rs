@@ -49,19 +49,10 @@ pub fn side_creds(global: &Global, role: Role) -> Result<Option<Credentials>> {
 /// The client for a command touching `registries` (host and role each).
 pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
     let mut credentials = HashMap::new();
+    // On a two-registry command, --creds serves a side that has no flag of its own.
     for (host, role) in registries {
-        let (flag, value, env) = match role {
-            Role::Single => ("--creds", &global.creds, "FERRY_PASSWORD"),
-            Role::Source => ("--src-creds", &global.src_creds, "FERRY_SRC_PASSWORD"),
-            Role::Destination => ("--dest-creds", &global.dest_creds, "FERRY_DEST_PASSWORD"),
-        };
-        // On a two-registry command, --creds serves a side that has no flag of its own.
-        let (flag, value, env) = match (value, &global.creds) {
-            (None, Some(c)) => ("--creds", &Some(c.clone()), "FERRY_PASSWORD"),
-            _ => (flag, value, env),
-        };
-        if let Some(v) = value {
-            credentials.insert(host.to_string(), parse_creds(flag, v.expose(), env)?);
+        if let Some(c) = side_creds(global, *role)? {
+            credentials.insert(host.to_string(), c);
         }
     }
     // Malformed credentials are a usage error even when no registry uses them.
@@ -126,9 +117,9 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
             .map_err(|e| usage(format!("--cert-dir {e}")))?;
     }
     if let Some(f) = &global.authfile {
-        check_authfile(f)?;
+        // An explicit --authfile must exist and hold a JSON object: checked before any work.
         config = config
-            .with_auth_file(f)
+            .with_existing_auth_file(f)
             .map_err(|e| usage(format!("--authfile {e}")))?;
     }
     Ok(config)
@@ -201,20 +192,6 @@ pub fn engine(
         },
         crate::progress::for_run(global.quiet || global.output != crate::cli::Output::Text),
     )
-}
-
-/// An explicit `--authfile` must exist and hold a JSON object: checked before any work,
-/// a usage error (exit 2) otherwise.
-fn check_authfile(path: &std::path::Path) -> Result<()> {
-    let bytes =
-        std::fs::read(path).map_err(|e| usage(format!("--authfile {}: {e}", path.display())))?;
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(usage(format!(
-            "--authfile {}: not a JSON object (docker config format)",
-            path.display()
-        ))),
-    }
 }
 
 /// The options of `ferry push`: its flags and the global ones; a shard's number goes into

@@ -22,7 +22,11 @@ fn command_files_stay_under_the_limit() {
             too_long.push(format!("{} ({lines} lines)", path.display()));
         }
     }
-    assert!(checked > 10, "found only {checked} files in {}", dir.display());
+    assert!(
+        checked > 10,
+        "found only {checked} files in {}",
+        dir.display()
+    );
     assert!(
         too_long.is_empty(),
         "command files over {MAX_LINES} lines (move printing to src/output/, logic to the \
