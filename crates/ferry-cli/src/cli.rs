@@ -196,7 +196,7 @@ pub enum Command {
   ferry digest oci:/tmp/app:1")]
     Digest {
         #[command(flatten)]
-        args: crate::commands::simple::RefArg,
+        args: crate::commands::RefArg,
         #[command(flatten)]
         access: OneRegistry,
     },
@@ -206,7 +206,7 @@ pub enum Command {
   ferry tags -o json --creds robot reg.example.com/team/private")]
     Tags {
         #[command(flatten)]
-        args: crate::commands::simple::RefArg,
+        args: crate::commands::RefArg,
         #[command(flatten)]
         access: OneRegistry,
     },
@@ -216,7 +216,7 @@ pub enum Command {
   ferry catalog -o json --creds admin reg.example.com")]
     Catalog {
         #[command(flatten)]
-        args: crate::commands::simple::CatalogArgs,
+        args: crate::commands::catalog::CatalogArgs,
         #[command(flatten)]
         access: OneRegistry,
     },
@@ -226,7 +226,7 @@ pub enum Command {
   ferry check --deep oci:/tmp/app:1")]
     Check {
         #[command(flatten)]
-        args: crate::commands::simple::CheckArgs,
+        args: crate::commands::check::CheckArgs,
         #[command(flatten)]
         access: OneRegistry,
     },
@@ -236,7 +236,7 @@ pub enum Command {
   ferry delete --creds admin reg.example.com/org/app:old")]
     Delete {
         #[command(flatten)]
-        args: crate::commands::simple::RefArg,
+        args: crate::commands::RefArg,
         #[command(flatten)]
         access: OneRegistry,
     },

@@ -49,19 +49,10 @@ pub fn side_creds(global: &Global, role: Role) -> Result<Option<Credentials>> {
 /// The client for a command touching `registries` (host and role each).
 pub fn client(global: &Global, registries: &[(&str, Role)]) -> Result<Client> {
     let mut credentials = HashMap::new();
+    // On a two-registry command, --creds serves a side that has no flag of its own.
     for (host, role) in registries {
-        let (flag, value, env) = match role {
-            Role::Single => ("--creds", &global.creds, "FERRY_PASSWORD"),
-            Role::Source => ("--src-creds", &global.src_creds, "FERRY_SRC_PASSWORD"),
-            Role::Destination => ("--dest-creds", &global.dest_creds, "FERRY_DEST_PASSWORD"),
-        };
-        // On a two-registry command, --creds serves a side that has no flag of its own.
-        let (flag, value, env) = match (value, &global.creds) {
-            (None, Some(c)) => ("--creds", &Some(c.clone()), "FERRY_PASSWORD"),
-            _ => (flag, value, env),
-        };
-        if let Some(v) = value {
-            credentials.insert(host.to_string(), parse_creds(flag, v.expose(), env)?);
+        if let Some(c) = side_creds(global, *role)? {
+            credentials.insert(host.to_string(), c);
         }
     }
     // Malformed credentials are a usage error even when no registry uses them.
@@ -108,12 +99,17 @@ pub async fn abort_uploads() {
     }
 }
 
+/// ferry's `User-Agent`: `ferry/VERSION`.
+pub fn user_agent() -> String {
+    format!("ferry/{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The client configuration of the global flags (TLS, certificates, auth file), no
 /// credentials yet.
 pub fn client_config(global: &Global) -> Result<ClientConfig> {
     let mut config = ClientConfig::default()
         .with_tls_verify(global.tls_verify)
-        .with_user_agent(format!("ferry/{}", env!("CARGO_PKG_VERSION")));
+        .with_user_agent(user_agent());
     config.timeout = global.timeout;
     if let Some(dir) = &global.cert_dir {
         config = config
@@ -121,19 +117,46 @@ pub fn client_config(global: &Global) -> Result<ClientConfig> {
             .map_err(|e| usage(format!("--cert-dir {e}")))?;
     }
     if let Some(f) = &global.authfile {
-        check_authfile(f)?;
+        // An explicit --authfile must exist and hold a JSON object: checked before any work.
         config = config
-            .with_auth_file(f)
+            .with_existing_auth_file(f)
             .map_err(|e| usage(format!("--authfile {e}")))?;
     }
     Ok(config)
 }
 
-/// The client with explicit per-registry credentials.
-pub fn client_with(global: &Global, credentials: HashMap<String, Credentials>) -> Result<Client> {
-    let mut config = client_config(global)?;
-    config.credentials = credentials;
-    Ok(track(Client::new(config)?))
+/// The client configuration `ferry login` checks credentials with: the global flags but
+/// no auth file (the file is where the credentials go, it may not exist yet).
+pub fn login_config(global: &Global) -> Result<ClientConfig> {
+    let mut g = global.clone();
+    g.authfile = None;
+    client_config(&g)
+}
+
+/// The credentials of `ferry login`: `--creds`, else `--username` with the password from
+/// stdin (`--password-stdin`) or `$FERRY_PASSWORD`.
+pub fn login_credentials(a: &crate::commands::login::LoginArgs) -> Result<Credentials> {
+    use std::io::Read;
+    if let Some(c) = &a.creds {
+        return parse_creds("--creds", c.expose(), "FERRY_PASSWORD");
+    }
+    let password = if a.password_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| anyhow::Error::new(e).context("reading the password from stdin"))?;
+        s.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        std::env::var("FERRY_PASSWORD")
+            .map_err(|_| usage("no password: use --password-stdin or set $FERRY_PASSWORD"))?
+    };
+    if password.is_empty() {
+        return Err(usage("empty password"));
+    }
+    Ok(Credentials::new(
+        a.username.as_deref().unwrap_or_default(),
+        &password,
+    ))
 }
 
 /// Logs to stderr: warnings by default, more with -v, nothing but errors with -q;
@@ -171,16 +194,27 @@ pub fn engine(
     )
 }
 
-/// An explicit `--authfile` must exist and hold a JSON object: checked before any work,
-/// a usage error (exit 2) otherwise.
-fn check_authfile(path: &std::path::Path) -> Result<()> {
-    let bytes =
-        std::fs::read(path).map_err(|e| usage(format!("--authfile {}: {e}", path.display())))?;
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(usage(format!(
-            "--authfile {}: not a JSON object (docker config format)",
-            path.display()
-        ))),
+/// The options of `ferry push`: its flags and the global ones; a shard's number goes into
+/// the `User-Agent`, so registry logs tell the shards apart.
+pub fn publish_options(
+    g: &Global,
+    a: &crate::commands::push::PushArgs,
+) -> Result<ferry_publish::PublishOptions> {
+    let mut client = client_config(g)?;
+    if let Some(shard) = a.shard {
+        client = client.with_user_agent(shard.user_agent(&user_agent()));
     }
+    Ok(ferry_publish::PublishOptions {
+        dry_run: a.dry_run,
+        strict: a.strict,
+        skip_unsupported: a.skip_unsupported,
+        client,
+        shard: a.shard,
+        jobs_per_registry: g.jobs_per_registry.map(usize::from),
+        source_credentials: side_creds(g, Role::Source)?,
+        dest_credentials: side_creds(g, Role::Destination)?,
+        progress: Some(crate::progress::for_run(
+            g.quiet || g.output != crate::cli::Output::Text,
+        )),
+    })
 }

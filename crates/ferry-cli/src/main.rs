@@ -3,7 +3,9 @@
 mod cli;
 mod commands;
 mod context;
+mod error;
 mod flags;
+mod locate;
 mod output;
 mod progress;
 
@@ -13,24 +15,8 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 
 use crate::cli::Cli;
-
-/// An error in what the user asked for (a malformed reference, a bad flag value, an invalid
-/// settings file): exit code 2, nothing written.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Wraps a user-input error so it exits with 2.
-pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::Error::new(UsageError(e.to_string()))
-}
+pub use crate::error::usage;
+use crate::error::{UsageError, format_chain};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -60,21 +46,6 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-/// One readable line: each cause once, outermost first.
-fn format_chain(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let s = cause.to_string();
-        if let Some(last) = parts.last()
-            && last.contains(&s)
-        {
-            continue;
-        }
-        parts.push(s);
-    }
-    parts.join(": ")
 }
 
 /// Prints clap's message (help and version included) and exits with its code: 2 for bad

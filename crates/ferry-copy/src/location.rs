@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ferry_image::{Descriptor, Digest, RawManifest, Reference, Target};
+use ferry_image::{Descriptor, Digest, Platform, RawManifest, Reference, Target};
 use ferry_registry::{BlobOpener, ByteStream, Client};
 
 use crate::traits::{ImageDestination, ImageSource, RepoId};
@@ -201,6 +201,19 @@ impl Location {
         }
     }
 
+    /// The platforms to copy to this destination when `asked` were asked for: `asked`,
+    /// or for a docker-archive (which holds one image) with none asked, the platform ferry
+    /// runs on, as skopeo does (a single image is copied whatever its platform).
+    pub fn copy_platforms(&self, asked: Vec<Platform>) -> Vec<Platform> {
+        match self {
+            Location::Archive {
+                kind: ArchiveKind::Docker,
+                ..
+            } if asked.is_empty() => vec![host_platform()],
+            _ => asked,
+        }
+    }
+
     /// The registry reference, when this is one.
     pub fn reference(&self) -> Option<&Reference> {
         match self {
@@ -208,6 +221,18 @@ impl Location {
             Location::Layout { .. } | Location::Archive { .. } => None,
         }
     }
+}
+
+/// The platform ferry runs on, in image terms (`linux/amd64`, `linux/arm64`...).
+pub fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    Platform::new(std::env::consts::OS, arch, None)
 }
 
 /// Checks a layout or oci-archive tag.
@@ -400,6 +425,19 @@ impl ImageDestination for AnyImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_docker_archive_gets_the_host_platform_when_none_is_asked() {
+        let arm: Platform = "linux/arm64".parse().unwrap();
+        let archive = Location::parse("docker-archive:/tmp/a.tar").unwrap();
+        assert_eq!(archive.copy_platforms(vec![]), vec![host_platform()]);
+        assert_eq!(archive.copy_platforms(vec![arm.clone()]), vec![arm.clone()]);
+        let oci = Location::parse("oci-archive:/tmp/a.tar").unwrap();
+        assert!(oci.copy_platforms(vec![]).is_empty());
+        let reg = Location::parse("127.0.0.1:5000/a/b:t").unwrap();
+        assert!(reg.copy_platforms(vec![]).is_empty());
+        assert_eq!(host_platform().os, std::env::consts::OS);
+    }
 
     #[test]
     fn parses_locations() {

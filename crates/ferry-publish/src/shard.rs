@@ -61,6 +61,12 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
+    /// The `User-Agent` of a process doing this shard: `program` followed by
+    /// `(shard INDEX/COUNT)`, so registry logs tell the shards apart.
+    pub fn user_agent(&self, program: &str) -> String {
+        format!("{program} (shard {self})")
+    }
+
     /// The whole push as one shard (`0/1`).
     pub fn whole() -> Shard {
         Shard { index: 0, count: 1 }

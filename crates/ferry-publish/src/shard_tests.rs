@@ -162,3 +162,9 @@ fn loads_add_up() {
     assert_eq!(loads.iter().map(|l| l.bytes).sum::<u64>(), 20 * 1000);
     assert_eq!(loads[2].shard, "2/4");
 }
+
+#[test]
+fn user_agent_names_the_shard() {
+    let s = Shard::new(2, 8).unwrap();
+    assert_eq!(s.user_agent("ferry/1.0"), "ferry/1.0 (shard 2/8)");
+}

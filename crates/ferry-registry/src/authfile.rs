@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::{Credentials, RegistryError};
+use crate::{Client, ClientConfig, Credentials, RegistryError};
 
 /// The auth files searched by default, in order: `$REGISTRY_AUTH_FILE`,
 /// `$XDG_RUNTIME_DIR/containers/auth.json`, `$DOCKER_CONFIG/config.json`,
@@ -337,6 +337,32 @@ fn write_atomic(path: &Path, json: &Map<String, Value>) -> Result<(), RegistryEr
     Ok(())
 }
 
+/// The file `login` and `logout` write: `explicit` when given, else the first of
+/// [`default_paths`], the first file lookup reads, so a login always wins over older
+/// credentials further down the list. `None` when there is no candidate (no `HOME`).
+pub fn write_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => default_paths().into_iter().next(),
+    }
+}
+
+/// Checks `creds` against `registry`'s API (`GET /v2/`, authenticating when asked) with
+/// `config`'s TLS settings: wrong credentials fail here. No auth file is read and no other
+/// credentials are used: what is checked is what a login would store.
+pub async fn verify_login(
+    mut config: ClientConfig,
+    registry: &str,
+    creds: &Credentials,
+) -> Result<(), RegistryError> {
+    config.auth_file = None;
+    config.credentials.clear();
+    config
+        .credentials
+        .insert(registry.to_string(), creds.clone());
+    Client::new(config)?.ping(registry).await
+}
+
 /// Stores credentials for `registry` (login): keeps other entries and unknown fields;
 /// replaces an entry naming the same host under another spelling.
 ///
@@ -413,6 +439,13 @@ pub fn remove(path: &Path, registry: &str) -> Result<bool, RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_writes_the_explicit_file_or_the_first_default() {
+        let explicit = Path::new("/tmp/auth.json");
+        assert_eq!(write_path(Some(explicit)), Some(explicit.to_path_buf()));
+        assert_eq!(write_path(None), default_paths().into_iter().next());
+    }
 
     #[test]
     fn auth_files_are_bounded_and_may_start_with_a_bom() {

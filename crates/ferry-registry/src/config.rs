@@ -38,6 +38,32 @@ pub enum ConfigError {
         /// The user name given.
         user: String,
     },
+    /// An auth file that was named explicitly but cannot be read.
+    #[error("{}: {reason}", .path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why (the system's message).
+        reason: String,
+    },
+    /// An auth file that is not a JSON object (docker config format).
+    #[error("{}: not a JSON object (docker config format)", .0.display())]
+    NotAnAuthFile(PathBuf),
+    /// A registry name that is not `HOST[:PORT]`.
+    #[error("registry {0:?}: expected HOST[:PORT]")]
+    InvalidRegistry(String),
+}
+
+/// The registry host of `input`: `HOST[:PORT]`, as given or with a `docker://` prefix and
+/// trailing slashes (what `login`, `logout` and `catalog` take).
+pub fn registry_host(input: &str) -> Result<&str, ConfigError> {
+    let host = input
+        .strip_prefix("docker://")
+        .unwrap_or(input)
+        .trim_end_matches('/');
+    ferry_image::validate_host(host)
+        .map_err(|_| ConfigError::InvalidRegistry(input.to_string()))?;
+    Ok(host)
 }
 
 impl Credentials {
@@ -75,6 +101,20 @@ impl ClientConfig {
         }
         self.auth_file = Some(path);
         Ok(self)
+    }
+
+    /// Reads credentials from `path`, which must exist and hold a JSON object (a file
+    /// named explicitly: a typo is an error here, not a run without credentials).
+    pub fn with_existing_auth_file(self, path: impl Into<PathBuf>) -> Result<Self, ConfigError> {
+        let path = path.into();
+        let bytes = std::fs::read(&path).map_err(|e| ConfigError::Unreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(_)) => self.with_auth_file(path),
+            _ => Err(ConfigError::NotAnAuthFile(path)),
+        }
     }
 
     /// Trusts the CA certificates (`*.crt`) of `dir` for every registry.
@@ -162,6 +202,45 @@ mod tests {
             }
         );
         assert!(Credentials::parse("alice", Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn an_existing_auth_file_must_be_a_json_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.json");
+        let e = ClientConfig::default()
+            .with_existing_auth_file(&missing)
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Unreadable { .. }), "{e:?}");
+        assert!(e.to_string().starts_with(&missing.display().to_string()));
+        let list = dir.path().join("list.json");
+        std::fs::write(&list, "[]").unwrap();
+        let e = ClientConfig::default()
+            .with_existing_auth_file(&list)
+            .unwrap_err();
+        assert_eq!(e, ConfigError::NotAnAuthFile(list));
+        let good = dir.path().join("auth.json");
+        std::fs::write(&good, "{\"auths\":{}}").unwrap();
+        let c = ClientConfig::default()
+            .with_existing_auth_file(&good)
+            .unwrap();
+        assert_eq!(c.auth_file, Some(good));
+    }
+
+    #[test]
+    fn parses_registry_hosts() {
+        assert_eq!(registry_host("quay.io").unwrap(), "quay.io");
+        assert_eq!(
+            registry_host("docker://127.0.0.1:5000/").unwrap(),
+            "127.0.0.1:5000"
+        );
+        let e = registry_host("quay.io/ns/repo").unwrap_err();
+        assert_eq!(e, ConfigError::InvalidRegistry("quay.io/ns/repo".into()));
+        assert_eq!(
+            e.to_string(),
+            "registry \"quay.io/ns/repo\": expected HOST[:PORT]"
+        );
+        assert!(registry_host("").is_err());
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use auth::Credentials;
 #[doc(hidden)]
 pub use auth::parse_challenge_debug;
 pub use client::{Client, ClientConfig, ClientStats, Repository};
-pub use config::ConfigError;
+pub use config::{ConfigError, registry_host};
 pub use error::{ErrorCode, RegistryError, RequestContext, TransportKind};
 pub use limits::LowSpeed;
 pub use manifests::ManifestHead;

@@ -184,6 +184,20 @@ impl Repository {
             .await
     }
 
+    /// DELETEs the manifest `target` names: a digest as is, a tag through the digest it
+    /// points at (so every tag of that manifest goes). `None` when the tag does not exist.
+    pub async fn delete_image(&self, target: &Target) -> Result<Option<Digest>, RegistryError> {
+        let digest = match target {
+            Target::Digest(d) => d.clone(),
+            t @ Target::Tag(_) => match self.resolve_digest(t).await? {
+                Some(d) => d,
+                None => return Ok(None),
+            },
+        };
+        self.delete_manifest(&digest).await?;
+        Ok(Some(digest))
+    }
+
     /// DELETEs a tag. Registries that only delete by digest (distribution 2.x answers 400
     /// `DIGEST_INVALID`, others 405) give an error whose
     /// [`is_unsupported`](RegistryError::is_unsupported) is true.

@@ -64,9 +64,27 @@ pub enum SignError {
     /// Invalid input (an identity that is not a reference, a digest of another algorithm).
     #[error("{0}")]
     Invalid(String),
+    /// An error about one image of several (see [`sign_images`](crate::sign_images)): what
+    /// it concerns, then the cause.
+    #[error("{what}")]
+    About {
+        /// The image and the operation (`signing REF (DIGEST)`).
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<SignError>,
+    },
 }
 
 impl SignError {
+    /// This error, said to concern `what` (an image, an operation on it).
+    pub fn about(self, what: impl Into<String>) -> SignError {
+        SignError::About {
+            what: what.into(),
+            source: Box::new(self),
+        }
+    }
+
     pub(crate) fn key(path: &std::path::Path, reason: impl Into<String>) -> SignError {
         SignError::Key {
             path: path.to_path_buf(),

@@ -1,16 +1,15 @@
 //! `ferry login` and `ferry logout`.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ferry_registry::{Credentials, authfile};
+use ferry_registry::{authfile, registry_host};
 
 use crate::cli::Global;
-use crate::context::client_with;
-use crate::usage;
+use crate::context::{login_config, login_credentials};
+use crate::{output, usage};
 
 /// Arguments of `ferry login`.
 #[derive(Args, Debug)]
@@ -38,108 +37,34 @@ pub struct LogoutArgs {
     pub registry: String,
 }
 
-fn registry(input: &str) -> Result<String> {
-    let host = input
-        .strip_prefix("docker://")
-        .unwrap_or(input)
-        .trim_end_matches('/');
-    ferry_image::validate_host(host)
-        .map_err(|_| usage(format!("registry {input:?}: expected HOST[:PORT]")))?;
-    Ok(host.to_string())
-}
-
-/// The auth file login and logout write: --authfile, else the first file reads look in
-/// ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then the docker config),
-/// so a login always wins over older credentials further down the list.
+/// The auth file login and logout write (see [`authfile::write_path`]).
 fn target_file(g: &Global) -> Result<PathBuf> {
-    if let Some(f) = &g.authfile {
-        return Ok(f.clone());
-    }
-    match authfile::default_paths().into_iter().next() {
+    match authfile::write_path(g.authfile.as_deref()) {
         Some(f) => Ok(f),
         None => bail!("no auth file: give --authfile (HOME is not set)"),
     }
 }
 
 pub async fn login(g: &Global, a: LoginArgs) -> Result<ExitCode> {
-    let host = registry(&a.registry)?;
-    if let Some(c) = &a.creds {
-        let creds = crate::context::parse_creds("--creds", c.expose(), "FERRY_PASSWORD")?;
-        return finish_login(g, &host, creds, a.no_verify).await;
-    }
-    let username = a.username.unwrap_or_default();
-    let password = if a.password_stdin {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading the password from stdin")?;
-        s.trim_end_matches(['\n', '\r']).to_string()
-    } else {
-        match std::env::var("FERRY_PASSWORD") {
-            Ok(p) => p,
-            Err(_) => {
-                return Err(usage(
-                    "no password: use --password-stdin or set $FERRY_PASSWORD",
-                ));
-            }
-        }
-    };
-    if password.is_empty() {
-        return Err(usage("empty password"));
-    }
-    finish_login(
-        g,
-        &host,
-        Credentials::new(&username, &password),
-        a.no_verify,
-    )
-    .await
-}
-
-/// Checks `creds` against the registry (unless `no_verify`) and stores them.
-async fn finish_login(
-    g: &Global,
-    host: &str,
-    creds: Credentials,
-    no_verify: bool,
-) -> Result<ExitCode> {
-    let host = host.to_string();
-    if !no_verify {
-        let mut map = std::collections::HashMap::new();
-        map.insert(host.clone(), creds.clone());
-        // Login checks the credentials it was given: no auth file is read.
-        let mut g = g.clone();
-        g.authfile = None;
-        let client = client_with(&g, map)?;
-        // The API check authenticates when the registry asks: wrong credentials fail here.
-        client
-            .ping(&host)
+    let host = registry_host(&a.registry).map_err(usage)?;
+    let creds = login_credentials(&a)?;
+    if !a.no_verify {
+        authfile::verify_login(login_config(g)?, host, &creds)
             .await
             .with_context(|| format!("logging in to {host} as {}", creds.username))?;
     }
     let file = target_file(g)?;
-    authfile::store(&file, &host, &creds)?;
-    if !g.quiet {
-        eprintln!(
-            "Login succeeded: {host} (credentials in {})",
-            file.display()
-        );
-    }
+    authfile::store(&file, host, &creds)?;
+    output::login::logged_in(g.quiet, host, &file);
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn logout(g: &Global, a: LogoutArgs) -> Result<ExitCode> {
-    let host = registry(&a.registry)?;
+    let host = registry_host(&a.registry).map_err(usage)?;
     let file = target_file(g)?;
-    if authfile::remove(&file, &host)? {
-        if !g.quiet {
-            eprintln!(
-                "Removed login credentials for {host} from {}",
-                file.display()
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if !authfile::remove(&file, host)? {
         bail!("not logged in to {host} (nothing in {})", file.display())
     }
+    output::login::logged_out(g.quiet, host, &file);
+    Ok(ExitCode::SUCCESS)
 }

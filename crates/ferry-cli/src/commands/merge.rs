@@ -4,13 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use ferry_copy::Location;
 use ferry_publish::{MergeKey, MergeOptions, merge};
-use serde_json::json;
 
-use crate::cli::{Global, Output};
-use crate::commands::location;
-use crate::context::{Role, client};
+use crate::cli::Global;
+use crate::locate::{destination_tag, location, two_sided_client};
 use crate::{output, usage};
 
 /// Arguments of `ferry merge`.
@@ -35,28 +32,14 @@ pub struct MergeArgs {
 pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
     let src_loc = location("source", &a.src)?;
     let dest_loc = location("destination", &a.dest)?;
-    if dest_loc.is_archive() {
-        return Err(usage(format!(
-            "destination {dest_loc}: an archive is written by ferry copy"
-        )));
-    }
-    let Some(tag) = dest_loc.destination_tag() else {
-        return Err(usage(format!("destination {dest_loc}: merge needs a tag")));
-    };
+    let tag = destination_tag(&dest_loc, "merge needs a tag")?;
     if let Some(archs) = &a.archs
         && archs.iter().any(|x| x.trim().is_empty())
     {
         return Err(usage("--archs: empty architecture name"));
     }
     let by: MergeKey = a.by.parse().map_err(usage)?;
-    let mut roles = Vec::new();
-    if let Location::Registry(r) = &src_loc {
-        roles.push((r.registry(), Role::Source));
-    }
-    if let Location::Registry(r) = &dest_loc {
-        roles.push((r.registry(), Role::Destination));
-    }
-    let client = client(g, &roles)?;
+    let client = two_sided_client(g, &src_loc, &[&dest_loc])?;
     let src = src_loc.open_source(&client)?;
     let target = src_loc.source_target(&src)?;
     let dest = dest_loc.open_destination(&client)?;
@@ -68,38 +51,7 @@ pub async fn run(g: &Global, a: MergeArgs) -> Result<ExitCode> {
         ..MergeOptions::default()
     };
     let outcome = merge(&engine, &src, &target, &dest, &tag, &opts).await?;
-    match g.output {
-        Output::Json | Output::Yaml => output::structured(
-            g.output,
-            &json!({
-                "source": src_loc.to_string(),
-                "destination": dest_loc.to_string(),
-                "dry_run": a.dry_run,
-                "action": outcome.action,
-                "digest": outcome.digest,
-                "platforms": outcome.platforms,
-                "kept_from_destination": outcome.kept_from_destination,
-                "rounds": outcome.rounds,
-                "note": outcome.note,
-                "stats": engine.stats(),
-            }),
-        )?,
-        Output::Text => {
-            let action = serde_json::to_value(&outcome.action)?;
-            let action = action.as_str().unwrap_or("merged");
-            let prefix = if a.dry_run { "would be " } else { "" };
-            crate::outln!("{prefix}{action} {dest_loc} {}", outcome.digest)?;
-            crate::outln!("platforms: {}", outcome.platforms.join(", "))?;
-            if outcome.kept_from_destination > 0 {
-                crate::outln!(
-                    "kept {} platform(s) only the destination had",
-                    outcome.kept_from_destination
-                )?;
-            }
-            if let Some(note) = &outcome.note {
-                crate::outln!("{note}")?;
-            }
-        }
-    }
+    let locs = (&src_loc, &dest_loc);
+    output::copy::merged(g.output, a.dry_run, locs, &outcome, &engine.stats())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,10 @@
 //! One file per command.
 
+pub mod catalog;
+pub mod check;
 pub mod copy;
+pub mod delete;
+pub mod digest;
 pub mod inspect;
 pub mod items;
 pub mod login;
@@ -9,20 +13,18 @@ pub mod meta;
 pub mod push;
 pub mod report;
 pub mod sign;
-pub mod simple;
 pub mod sync;
 pub mod tag;
+pub mod tags;
 pub mod untag;
 pub mod verify;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use ferry_copy::Location;
 
 use crate::cli::{Cli, Command, Global};
 use crate::flags::Apply;
-use crate::usage;
 
 /// Runs the command; `Ok` carries the exit code of a command that finished (0, or 1 when
 /// it reports a failure it already printed).
@@ -33,11 +35,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Copy { args, access } => copy::run(with(g, &access), args).await,
         Command::Sync { args, access } => sync::run(with(g, &access), args).await,
         Command::Inspect { args, access } => inspect::run(with(g, &access), args).await,
-        Command::Digest { args, access } => simple::digest(with(g, &access), args).await,
-        Command::Tags { args, access } => simple::tags(with(g, &access), args).await,
-        Command::Catalog { args, access } => simple::catalog(with(g, &access), args).await,
-        Command::Check { args, access } => simple::check(with(g, &access), args).await,
-        Command::Delete { args, access } => simple::delete(with(g, &access), args).await,
+        Command::Digest { args, access } => digest::run(with(g, &access), args).await,
+        Command::Tags { args, access } => tags::run(with(g, &access), args).await,
+        Command::Catalog { args, access } => catalog::run(with(g, &access), args).await,
+        Command::Check { args, access } => check::run(with(g, &access), args).await,
+        Command::Delete { args, access } => delete::run(with(g, &access), args).await,
         Command::Login { args, access } => login::login(with(g, &access), args).await,
         Command::Logout { args, access } => login::logout(with(g, &access), args).await,
         Command::Merge { args, access } => merge::run(with(g, &access), args).await,
@@ -62,12 +64,9 @@ fn with<'g>(g: &'g mut Global, group: &impl Apply) -> &'g Global {
     g
 }
 
-/// Parses a location given on the command line (a usage error when malformed).
-pub fn location(what: &str, input: &str) -> Result<Location> {
-    Location::parse(input).map_err(|e| usage(format!("{what}: {e}")))
-}
-
-/// The host of a registry location, for credentials.
-pub fn host(l: &Location) -> Option<&str> {
-    l.reference().map(|r| r.registry())
+/// One image or repository.
+#[derive(clap::Args, Debug)]
+pub struct RefArg {
+    /// The image or repository
+    pub reference: String,
 }

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use ferry_publish::{PublishOptions, Shard, TargetSettings, plan_shards, publish};
+use ferry_publish::{Shard, TargetSettings, plan_shards, publish};
 
-use crate::cli::{Global, Output};
+use crate::cli::Global;
 use crate::commands::items::parse_sources;
-use crate::context::{Role, client_config, side_creds};
-use crate::{output, usage};
+use crate::{error, output, usage};
 
 /// Arguments of `ferry push`.
 #[derive(Args, Debug)]
@@ -52,67 +51,20 @@ pub struct PushArgs {
 
 pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
     let settings = TargetSettings::load(&a.target).map_err(usage)?;
-    // The library prints nothing: its warnings (never a secret) and the keys it does not
-    // use (pubtools-quay's settings for other services) are shown here, once.
-    if !g.quiet {
-        for w in &settings.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    if !settings.unused_keys.is_empty() {
-        tracing::info!(
-            "{}: keys ferry does not use: {}",
-            a.target.display(),
-            settings.unused_keys.join(", ")
-        );
-    }
+    // The library prints nothing: its notes are shown here, once.
+    output::push::settings_notes(&settings, &a.target, g.quiet);
     let sources = parse_sources(&a.sources)?;
-    let mut client = client_config(g)?;
-    if let Some(shard) = a.shard {
-        // The shard is in the User-Agent: registry logs tell the shards apart.
-        client = client.with_user_agent(format!(
-            "ferry/{} (shard {shard})",
-            env!("CARGO_PKG_VERSION")
-        ));
-    }
-    let options = PublishOptions {
-        dry_run: a.dry_run,
-        strict: a.strict,
-        skip_unsupported: a.skip_unsupported,
-        client,
-        shard: a.shard,
-        jobs_per_registry: g.jobs_per_registry.map(usize::from),
-        source_credentials: side_creds(g, Role::Source)?,
-        dest_credentials: side_creds(g, Role::Destination)?,
-        progress: Some(crate::progress::for_run(
-            g.quiet || g.output != Output::Text,
-        )),
-    };
-    let fail = |e: ferry_publish::PublishError| {
-        if e.is_usage() {
-            usage(e)
-        } else {
-            anyhow::Error::new(e)
-        }
-    };
+    let options = crate::context::publish_options(g, &a)?;
     if let Some(count) = a.plan_shards {
-        let loads = plan_shards(&settings, &sources, &options, count)
-            .await
-            .map_err(fail)?;
-        output::shard_loads(g.output, &loads)?;
+        let loads = plan_shards(&settings, &sources, &options, count).await;
+        output::shard_loads(g.output, &loads.map_err(error::publish)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let report = publish(&settings, &sources, &options).await.map_err(fail)?;
+    let report = publish(&settings, &sources, &options).await;
+    let report = report.map_err(error::publish)?;
     if let Some(path) = &a.report {
         output::write_json_file(path, &report)?;
     }
-    match g.output {
-        Output::Json | Output::Yaml => output::structured(g.output, &report)?,
-        Output::Text => output::push_report(&report)?,
-    }
-    Ok(if report.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    output::push::report(g.output, &report)?;
+    Ok(ExitCode::from(u8::from(!report.success())))
 }

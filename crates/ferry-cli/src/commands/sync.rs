@@ -4,15 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ferry_copy::{ImageSource, Location, sync};
+use ferry_copy::{ImageSource, sync};
 use regex::Regex;
-use serde_json::json;
 
-use crate::cli::{Global, Output};
+use crate::cli::Global;
 use crate::commands::copy::platforms;
-use crate::commands::location;
-use crate::context::{Role, client};
-use crate::output::warn_line;
+use crate::locate::{repository, two_sided_client};
 use crate::{output, usage};
 
 /// Arguments of `ferry sync`.
@@ -33,41 +30,13 @@ pub struct SyncArgs {
     pub dest: String,
 }
 
-fn repository(what: &str, input: &str) -> Result<Location> {
-    let loc = location(what, input)?;
-    match &loc {
-        Location::Registry(r) if r.is_bare() => Ok(loc),
-        Location::Registry(_) => Err(usage(format!(
-            "{what} {input:?}: sync takes a repository without tag or digest"
-        ))),
-        Location::Layout { tag: None, .. } => Ok(loc),
-        Location::Layout { .. } => Err(usage(format!(
-            "{what} {input:?}: sync takes a layout without tag"
-        ))),
-        Location::Archive { .. } => Err(usage(format!(
-            "{what} {input:?}: sync does not take archives; copy one image with ferry copy"
-        ))),
-    }
-}
-
 pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
     let src_loc = repository("source", &a.src)?;
     let dest_loc = repository("destination", &a.dest)?;
-    let filter = a
-        .tags
-        .as_deref()
-        .map(Regex::new)
-        .transpose()
-        .map_err(|e| usage(format!("--tags: {e}")))?;
+    let filter = a.tags.as_deref().map(Regex::new).transpose();
+    let filter = filter.map_err(|e| usage(format!("--tags: {e}")))?;
     let platforms = platforms(&a.platform)?;
-    let mut roles = Vec::new();
-    if let Some(r) = src_loc.reference() {
-        roles.push((r.registry(), Role::Source));
-    }
-    if let Some(r) = dest_loc.reference() {
-        roles.push((r.registry(), Role::Destination));
-    }
-    let client = client(g, &roles)?;
+    let client = two_sided_client(g, &src_loc, &[&dest_loc])?;
     let src = src_loc.open_source(&client)?;
     let dest = dest_loc.open_destination(&client)?;
     let mut tags = src.tags().await?;
@@ -77,46 +46,9 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let images = a.images.unwrap_or(g.jobs as usize);
     let results = sync(&engine, &src, &dest, tags, images).await;
-    let stats = engine.stats();
+    let locs = (&src_loc, &dest_loc);
+    output::copy::synced(g.output, g.quiet, locs, &results, &engine.stats())?;
     let failed = results.iter().filter(|r| r.result.is_err()).count();
-    match g.output {
-        Output::Json | Output::Yaml => {
-            let items: Vec<_> = results
-                .iter()
-                .map(|r| match &r.result {
-                    Ok(o) => json!({"tag": r.tag, "digest": o.digest, "changed": o.changed}),
-                    Err(e) => json!({"tag": r.tag, "error": e.to_string()}),
-                })
-                .collect();
-            output::structured(
-                g.output,
-                &json!({
-                    "source": src_loc.to_string(),
-                    "destination": dest_loc.to_string(),
-                    "tags": items,
-                    "failed": failed,
-                    "stats": stats,
-                }),
-            )?;
-        }
-        Output::Text => {
-            for r in &results {
-                match &r.result {
-                    Ok(o) => crate::outln!(
-                        "{} {}:{} {}",
-                        if o.changed { "copied" } else { "unchanged" },
-                        dest_loc,
-                        r.tag,
-                        o.digest
-                    )?,
-                    Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
-                }
-            }
-            if !g.quiet {
-                warn_line!("{} tag(s); {}", results.len(), output::summary(&stats));
-            }
-        }
-    }
     if failed > 0 {
         bail!("{failed} of {} tag(s) failed", results.len());
     }

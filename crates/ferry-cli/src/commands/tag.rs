@@ -6,12 +6,9 @@ use anyhow::{Result, bail};
 use clap::Args;
 use ferry_copy::Location;
 use ferry_publish::{Retry, parse_duration, tag};
-use serde_json::json;
 
-use crate::cli::{Global, Output};
-use crate::commands::location;
-use crate::context::{Role, client};
-use crate::output::warn_line;
+use crate::cli::Global;
+use crate::locate::{destination_tag, location, two_sided_client};
 use crate::{output, usage};
 
 /// Arguments of `ferry tag`.
@@ -36,26 +33,11 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
     let mut dests = Vec::new();
     for d in &a.dest {
         let loc = location("destination", d)?;
-        if loc.is_archive() {
-            return Err(usage(format!(
-                "destination {loc}: an archive is written by ferry copy"
-            )));
-        }
-        let Some(t) = loc.destination_tag() else {
-            return Err(usage(format!("destination {loc}: tag needs REPO:TAG")));
-        };
-        dests.push((loc, t));
+        let tag = destination_tag(&loc, "tag needs REPO:TAG")?;
+        dests.push((loc, tag));
     }
-    let mut roles = Vec::new();
-    if let Location::Registry(r) = &src_loc {
-        roles.push((r.registry(), Role::Source));
-    }
-    for (loc, _) in &dests {
-        if let Location::Registry(r) = loc {
-            roles.push((r.registry(), Role::Destination));
-        }
-    }
-    let client = client(g, &roles)?;
+    let dest_locs: Vec<&Location> = dests.iter().map(|(l, _)| l).collect();
+    let client = two_sided_client(g, &src_loc, &dest_locs)?;
     let src = src_loc.open_source(&client)?;
     let target = src_loc.source_target(&src)?;
     let mut opened = Vec::new();
@@ -69,41 +51,12 @@ pub async fn run(g: &Global, a: TagArgs) -> Result<ExitCode> {
         ..Retry::default()
     };
     let results = tag(&engine, src, &target, &opened, &retry).await?;
+    output::copy::tagged(g.output, &src_loc, &results, &engine.stats())?;
     let failed: Vec<&str> = results
         .iter()
         .filter(|r| r.result.is_err())
         .map(|r| r.destination.as_str())
         .collect();
-    match g.output {
-        Output::Json | Output::Yaml => output::structured(
-            g.output,
-            &json!({
-                "source": src_loc.to_string(),
-                "destinations": results.iter().map(|r| match &r.result {
-                    Ok(o) => json!({"destination": r.destination, "digest": o.digest, "changed": o.changed, "attempts": r.attempts}),
-                    Err(e) => json!({"destination": r.destination, "error": e.to_string(), "attempts": r.attempts}),
-                }).collect::<Vec<_>>(),
-                "stats": engine.stats(),
-            }),
-        )?,
-        Output::Text => {
-            for r in &results {
-                match &r.result {
-                    Ok(o) => crate::outln!(
-                        "{} {} {}",
-                        if o.changed { "tagged" } else { "unchanged" },
-                        r.destination,
-                        o.digest
-                    )?,
-                    Err(e) => warn_line!(
-                        "ferry: error: {} (after {} attempt(s)): {e}",
-                        r.destination,
-                        r.attempts
-                    ),
-                }
-            }
-        }
-    }
     if !failed.is_empty() {
         bail!(
             "{} destination(s) failed: {}",

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use ferry_sign::{RegistriesD, VerificationKey, default_identity, parse_identity};
+use ferry_sign::{RegistriesD, VerificationKey, parse_identity, verify_images};
 
 use crate::cli::{Global, Output};
-use crate::commands::sign::{input_error, parse_refs};
-use crate::context::{Role, client};
-use crate::output;
+use crate::locate::{references, references_client};
+use crate::output::warn_line;
+use crate::{error, output, usage};
 
 /// Arguments of `ferry verify`.
 #[derive(Args, Debug)]
@@ -28,50 +28,28 @@ pub struct VerifyArgs {
 }
 
 pub async fn run(g: &Global, a: VerifyArgs) -> Result<ExitCode> {
-    let refs = parse_refs(&a.refs)?;
-    let identity = match &a.identity {
-        Some(i) => Some(parse_identity(i).map_err(crate::usage)?),
-        None => None,
-    };
-    let config = RegistriesD::load(g.registries_d.as_deref()).map_err(input_error)?;
-    let key = VerificationKey::from_file(&a.key).map_err(input_error)?;
-    let hosts: Vec<String> = refs.iter().map(|r| r.registry().to_string()).collect();
-    let roles: Vec<(&str, Role)> = hosts.iter().map(|h| (h.as_str(), Role::Single)).collect();
-    let client = client(g, &roles)?;
-    let mut results = Vec::new();
-    let mut failures = Vec::new();
-    for r in &refs {
-        let repo = client.repository(r.registry(), r.repository());
-        let expected = identity.clone().unwrap_or_else(|| default_identity(r));
-        let digests = ferry_sign::manifests_to_sign(&repo, &r.target())
-            .await
-            .map_err(|e| anyhow::Error::new(e).context(format!("{r}")))?;
-        for d in digests {
-            let v = ferry_sign::verify(&repo, &d, &expected, &key, &config)
-                .await
-                .map_err(|e| anyhow::Error::new(e).context(format!("verifying {r} ({d})")))?;
-            match v.failure() {
-                Some(f) => failures.push(format!("{}: {f}", r.name())),
-                None if g.output == Output::Text && !g.quiet => {
-                    let signer = v
-                        .signatures
-                        .iter()
-                        .find(|s| s.verdict == ferry_sign::Verdict::Valid)
-                        .and_then(|s| s.signer.clone())
-                        .unwrap_or_default();
-                    crate::outln!(
-                        "verified {}@{} as {} ({}, key {signer})",
-                        r.name(),
-                        v.digest,
-                        v.identity,
-                        v.format
-                    )?;
-                }
-                None => {}
-            }
-            results.push(v);
-        }
-    }
+    let refs = references(&a.refs)?;
+    let identity = a.identity.as_deref().map(parse_identity).transpose();
+    let identity = identity.map_err(usage)?;
+    let config = RegistriesD::load(g.registries_d.as_deref()).map_err(error::sign_input)?;
+    let key = VerificationKey::from_file(&a.key).map_err(error::sign_input)?;
+    let client = references_client(g, &refs)?;
+    let text = g.output == Output::Text && !g.quiet;
+    let (mut printed, mut failures) = (Ok(()), Vec::new());
+    let results = verify_images(
+        &client,
+        &refs,
+        identity.as_ref(),
+        &key,
+        &config,
+        |r, v| match v.failure() {
+            Some(f) => failures.push(format!("{}: {f}", r.name())),
+            None if text && printed.is_ok() => printed = output::sign::verified(r, v),
+            None => {}
+        },
+    )
+    .await?;
+    printed?;
     if g.output != Output::Text {
         output::structured(g.output, &results)?;
     }
@@ -79,7 +57,7 @@ pub async fn run(g: &Global, a: VerifyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for f in &failures {
-        crate::output::warn_line!("ferry: verify failed: {f}");
+        warn_line!("ferry: verify failed: {f}");
     }
     Ok(ExitCode::from(1))
 }

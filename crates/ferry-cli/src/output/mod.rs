@@ -8,8 +8,16 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use ferry_publish::{DestinationAction, PushReport};
 use serde::Serialize;
+
+pub mod copy;
+pub mod inspect;
+pub mod login;
+pub mod push;
+pub mod registry;
+pub mod sign;
+
+pub use push::{push_report, shard_loads};
 
 /// Set once stdout is found closed: nothing more is printed.
 static CLOSED: AtomicBool = AtomicBool::new(false);
@@ -108,7 +116,7 @@ pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
 }
 
 /// What a run's transfers moved: manifests and blobs.
-fn transfers(s: &ferry_copy::StatsSnapshot) -> String {
+pub fn transfers(s: &ferry_copy::StatsSnapshot) -> String {
     format!(
         "{} manifest(s) written, {} present; blobs: {} copied ({}), {} mounted, {} already present",
         s.manifests_written,
@@ -118,92 +126,6 @@ fn transfers(s: &ferry_copy::StatsSnapshot) -> String {
         s.blobs_mounted,
         s.blobs_skipped
     )
-}
-
-/// The text report of `ferry push`: destinations, items, then the summary on stderr.
-pub fn push_report(r: &PushReport) -> Result<()> {
-    let head = if r.dry_run {
-        "plan (dry run: nothing written)"
-    } else {
-        "push"
-    };
-    crate::outln!(
-        "{head}: {} item(s), {} destination(s)",
-        r.items.len(),
-        r.destinations.len()
-    )?;
-    for d in &r.destinations {
-        let action = serde_json::to_value(d.action)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let action = if r.dry_run
-            && d.action != DestinationAction::Unchanged
-            && d.action != DestinationAction::Failed
-        {
-            format!("would be {action}")
-        } else {
-            action
-        };
-        match (&d.digest, &d.error) {
-            (_, Some(e)) => crate::outln!("  {action:>11}  {}  ({e})", d.destination)?,
-            (Some(dg), None) => crate::outln!("  {action:>11}  {}  {dg}", d.destination)?,
-            (None, None) => crate::outln!("  {action:>11}  {}", d.destination)?,
-        }
-    }
-    crate::outln!("items:")?;
-    for i in &r.items {
-        let state = serde_json::to_value(i.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let arch = i
-            .arch
-            .as_deref()
-            .map(|a| format!(" [{a}]"))
-            .unwrap_or_default();
-        match &i.reason {
-            Some(reason) => crate::outln!("  {state:>9}  {}{arch}  ({reason})", i.name)?,
-            None => crate::outln!("  {state:>9}  {}{arch}", i.name)?,
-        }
-    }
-    if !r.skipped.is_empty() {
-        crate::outln!("skipped (not container items):")?;
-        for k in &r.skipped {
-            crate::outln!(
-                "  {:>9}  {}  ({}, {})",
-                "SKIPPED",
-                k.name,
-                k.class,
-                k.source
-            )?;
-        }
-    }
-    // The counts come from the rows above; the engine adds what the transfers moved.
-    warn_line!("{}", r.summary());
-    eprintln!("transfers: {}", transfers(&r.stats));
-    Ok(())
-}
-
-/// `ferry push --plan-shards`: one line per shard, or the list as JSON/YAML.
-pub fn shard_loads(format: crate::cli::Output, loads: &[ferry_publish::ShardLoad]) -> Result<()> {
-    match format {
-        crate::cli::Output::Json | crate::cli::Output::Yaml => structured(format, &loads),
-        crate::cli::Output::Text => {
-            crate::outln!("shard      repositories  destinations  groups  bytes")?;
-            for l in loads {
-                crate::outln!(
-                    "{:<9}  {:>12}  {:>12}  {:>6}  {}",
-                    l.shard,
-                    l.repositories,
-                    l.destinations,
-                    l.groups,
-                    l.bytes
-                )?;
-            }
-            Ok(())
-        }
-    }
 }
 
 /// Writes `value` as pretty JSON to `path` (through a temporary file renamed over it).

@@ -1,0 +1,66 @@
+//! Errors: which are usage errors (exit 2), and how a chain of causes is printed.
+
+/// An error in what the user asked for (a malformed reference, a bad flag value, an invalid
+/// settings file): exit code 2, nothing written.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Wraps a user-input error so it exits with 2.
+pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.to_string()))
+}
+
+/// One readable line: each cause once, outermost first.
+pub fn format_chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if let Some(last) = parts.last()
+            && last.contains(&s)
+        {
+            continue;
+        }
+        parts.push(s);
+    }
+    parts.join(": ")
+}
+
+/// A publish error: a usage error when it comes from what the user gave.
+pub fn publish(e: ferry_publish::PublishError) -> anyhow::Error {
+    if e.is_usage() {
+        usage(e)
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// A copy error: a destination that names a digest is a usage error.
+pub fn copy(e: ferry_copy::CopyError) -> anyhow::Error {
+    if e.is_destination_digest() {
+        usage(e)
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Key and configuration errors are usage errors (exit 2), except a wrong passphrase.
+pub fn sign_input(e: ferry_sign::SignError) -> anyhow::Error {
+    use ferry_sign::SignError;
+    match e {
+        SignError::WrongPassphrase { .. } => anyhow::Error::new(e),
+        SignError::Key { .. }
+        | SignError::PassphraseNeeded { .. }
+        | SignError::Config { .. }
+        | SignError::Io { .. }
+        | SignError::Invalid(_) => usage(e),
+        other => anyhow::Error::new(other),
+    }
+}
