@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use ferry_copy::{ArchiveKind, Location, copy_image};
+use ferry_copy::{ArchiveKind, Attachments, Location, copy_image_carrying};
 use ferry_image::Platform;
 use serde_json::json;
 
@@ -21,6 +21,10 @@ pub struct CopyArgs {
     /// Copy only this platform (OS/ARCH[/VARIANT]); repeat for a filtered list
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Vec<String>,
+    /// Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom tags)
+    /// behind; by default they follow each manifest copied, registry to registry
+    #[arg(long)]
+    pub no_signatures: bool,
     /// Source image
     pub src: String,
     /// Destination image
@@ -77,7 +81,8 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
     }
     tracing::info!(source = %src_loc, destination = %dest_loc, platforms = ?platforms, jobs = g.jobs, "copying");
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
-    let outcome = copy_image(&client, &engine, &src_loc, &dest_loc)
+    let attachments = (!a.no_signatures).then(Attachments::new);
+    let report = copy_image_carrying(&client, &engine, &src_loc, &dest_loc, attachments.as_ref())
         .await
         .map_err(|e| {
             if e.is_destination_digest() {
@@ -86,6 +91,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
                 anyhow::Error::new(e)
             }
         })?;
+    let outcome = &report.outcome;
     let stats = engine.stats();
     tracing::info!(digest = %outcome.digest, media_type = %outcome.media_type, changed = outcome.changed,
         blobs_copied = stats.blobs_copied, bytes_copied = stats.bytes_copied, blobs_mounted = stats.blobs_mounted,
@@ -99,6 +105,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
                 "digest": outcome.digest,
                 "media_type": outcome.media_type,
                 "changed": outcome.changed,
+                "attachments": report.attachments,
                 "stats": stats,
             }),
         )?,
@@ -109,6 +116,12 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<ExitCode> {
                 "unchanged"
             };
             crate::outln!("{what} {dest_loc} {}", outcome.digest)?;
+            if let Some(r) = dest_loc.reference() {
+                output::attachment_lines(
+                    &format!("{}/{}", r.registry(), r.repository()),
+                    &report.attachments,
+                )?;
+            }
             if !g.quiet {
                 warn_line!("{}", output::summary(&stats));
             }

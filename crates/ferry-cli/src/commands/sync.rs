@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ferry_copy::{ImageSource, Location, sync};
+use ferry_copy::{Attachments, ImageSource, Location, sync};
 use regex::Regex;
 use serde_json::json;
 
@@ -27,6 +27,11 @@ pub struct SyncArgs {
     /// Images copied at once (default: the number of jobs)
     #[arg(long, value_name = "N")]
     pub images: Option<usize>,
+    /// Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom tags)
+    /// behind; by default each follows the image it belongs to (never copied as a tag of
+    /// its own)
+    #[arg(long)]
+    pub no_signatures: bool,
     /// Source repository (no tag)
     pub src: String,
     /// Destination repository (no tag)
@@ -71,12 +76,13 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
     let src = src_loc.open_source(&client)?;
     let dest = dest_loc.open_destination(&client)?;
     let mut tags = src.tags().await?;
+    let attachments = (!a.no_signatures).then(|| Attachments::with_source_tags(&tags));
     if let Some(f) = &filter {
         tags.retain(|t| f.is_match(t));
     }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let images = a.images.unwrap_or(g.jobs as usize);
-    let results = sync(&engine, &src, &dest, tags, images).await;
+    let results = sync(&engine, &src, &dest, tags, images, attachments.as_ref()).await;
     let stats = engine.stats();
     let failed = results.iter().filter(|r| r.result.is_err()).count();
     match g.output {
@@ -84,7 +90,8 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
             let items: Vec<_> = results
                 .iter()
                 .map(|r| match &r.result {
-                    Ok(o) => json!({"tag": r.tag, "digest": o.digest, "changed": o.changed}),
+                    Ok(o) => json!({"tag": r.tag, "digest": o.digest, "changed": o.changed,
+                        "attachments": r.attachments}),
                     Err(e) => json!({"tag": r.tag, "error": e.to_string()}),
                 })
                 .collect();
@@ -102,13 +109,16 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
         Output::Text => {
             for r in &results {
                 match &r.result {
-                    Ok(o) => crate::outln!(
-                        "{} {}:{} {}",
-                        if o.changed { "copied" } else { "unchanged" },
-                        dest_loc,
-                        r.tag,
-                        o.digest
-                    )?,
+                    Ok(o) => {
+                        crate::outln!(
+                            "{} {}:{} {}",
+                            if o.changed { "copied" } else { "unchanged" },
+                            dest_loc,
+                            r.tag,
+                            o.digest
+                        )?;
+                        output::attachment_lines(&dest_loc.to_string(), &r.attachments)?;
+                    }
                     Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
                 }
             }
