@@ -61,12 +61,16 @@ pub struct AttachmentCopy {
     pub changed: bool,
 }
 
+/// Per (destination store, attachment tag): whether this run has carried it. The async
+/// lock makes a second caller wait for the first.
+type Carried = Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<bool>>>>;
+
 /// Carries cosign attachments for one run (one source repository): create one per run and
 /// call [`carry`](Self::carry) after each image landed.
 #[derive(Default)]
 pub struct Attachments {
     source_tags: OnceCell<Option<HashSet<String>>>,
-    done: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<bool>>>>,
+    done: Carried,
 }
 
 impl Attachments {
