@@ -235,6 +235,23 @@ fn a_list_carries_its_childrens_attachments_without_a_tag_list() {
     assert!(digest_at(&b, "team/multi", &tag(&idx.images[1].digest, "att")).is_some());
     let r = signer.verify(&f, &dest);
     assert_eq!(r.code, 0, "list and children verify: {}", r.stderr);
+
+    // One platform: that image and its attachments, not the list's.
+    let r = f.run(&[
+        "copy",
+        "--platform",
+        "linux/arm64",
+        &format!("{}/team/multi:1", a.host()),
+        &format!("{}/team/one:1", b.host()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let child = &idx.images[1].digest;
+    let mut tags = list_tags(&b, "team/one");
+    tags.sort();
+    assert_eq!(
+        tags,
+        vec!["1".to_string(), tag(child, "att"), tag(child, "sig")]
+    );
 }
 
 #[test]
