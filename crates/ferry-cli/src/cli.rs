@@ -159,8 +159,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   ferry copy quay.io/org/app:1.0 127.0.0.1:5000/org/app:1.0
   ferry copy --platform linux/arm64 docker://reg/app:1 oci:/tmp/app:1
-  ferry copy oci:/tmp/app:1 reg.example.com/team/app:1
-  ferry copy --src-creds reader --dest-creds robot quay.io/org/app:1 reg.example.com/app:1")]
+  ferry copy --src-creds reader --dest-creds robot quay.io/org/app:1 reg.example.com/app:1
+  ferry copy --no-signatures quay.io/org/app:1 reg.example.com/app:1")]
     Copy {
         #[command(flatten)]
         args: crate::commands::copy::CopyArgs,
@@ -171,7 +171,8 @@ pub enum Command {
     #[command(after_help = r"Examples:
   ferry sync quay.io/org/app 127.0.0.1:5000/mirror/app
   ferry sync --tags '^v1\.' src.io/app dst.io/app
-  ferry sync -j 16 --dest-creds robot quay.io/org/app reg.example.com/mirror/app")]
+  ferry sync -j 16 --dest-creds robot quay.io/org/app reg.example.com/mirror/app
+  ferry sync --no-signatures quay.io/org/app reg.example.com/mirror/app")]
     Sync {
         #[command(flatten)]
         args: crate::commands::sync::SyncArgs,

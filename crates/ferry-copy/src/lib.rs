@@ -3,6 +3,7 @@
 //! verified, and never leaving a tag on an incomplete image.
 
 mod archive;
+mod attachments;
 mod cached;
 mod check;
 mod docker_archive;
@@ -19,6 +20,9 @@ mod transfer;
 mod verify;
 
 pub use archive::{Archive, ArchiveKind};
+pub use attachments::{
+    ATTACHMENT_SUFFIXES, AttachmentCopy, Attachments, attachment_subject, attachment_tags,
+};
 pub use cached::CachedSource;
 pub use check::{CheckReport, Problem, check};
 pub use engine::{CopyEngine, CopyOptions, CopyOutcome};
@@ -30,5 +34,5 @@ pub use registry::RegistryRepo;
 pub use stats::{BlobAction, NoProgress, Progress, Stats, StatsSnapshot};
 pub use sync::{SyncItem, sync};
 pub use traits::{ImageDestination, ImageSource, RepoId};
-pub use transfer::copy_image;
+pub use transfer::{CopyReport, copy_image, copy_image_carrying};
 pub use verify::verifying;

@@ -45,6 +45,7 @@ pub struct Stats {
     pub(crate) blobs_skipped: AtomicU64,
     pub(crate) blobs_mounted: AtomicU64,
     pub(crate) bytes_copied: AtomicU64,
+    pub(crate) attachments_copied: AtomicU64,
 }
 
 impl Stats {
@@ -64,6 +65,7 @@ impl Stats {
             blobs_skipped: g(&self.blobs_skipped),
             blobs_mounted: g(&self.blobs_mounted),
             bytes_copied: g(&self.bytes_copied),
+            attachments_copied: g(&self.attachments_copied),
         }
     }
 }
@@ -87,6 +89,9 @@ pub struct StatsSnapshot {
     pub blobs_mounted: u64,
     /// Bytes of blobs uploaded.
     pub bytes_copied: u64,
+    /// Cosign attachments (`sha256-<hex>.sig`, `.att`, `.sbom` tags) written or moved.
+    #[serde(default)]
+    pub attachments_copied: u64,
 }
 
 impl StatsSnapshot {
@@ -101,6 +106,7 @@ impl StatsSnapshot {
             blobs_skipped: self.blobs_skipped + other.blobs_skipped,
             blobs_mounted: self.blobs_mounted + other.blobs_mounted,
             bytes_copied: self.bytes_copied + other.bytes_copied,
+            attachments_copied: self.attachments_copied + other.attachments_copied,
         }
     }
 }

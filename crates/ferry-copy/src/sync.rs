@@ -3,6 +3,7 @@
 use ferry_image::Target;
 use futures_util::StreamExt;
 
+use crate::attachments::{AttachmentCopy, Attachments, attachment_subject};
 use crate::engine::{CopyEngine, CopyOutcome};
 use crate::error::ResultExt;
 use crate::stats::Stats;
@@ -14,24 +15,50 @@ use crate::{CopyError, Result};
 pub struct SyncItem {
     /// The tag.
     pub tag: String,
-    /// What happened.
+    /// What happened (an error also when the image landed but an attachment failed).
     pub result: Result<CopyOutcome>,
+    /// The cosign attachments carried with it.
+    pub attachments: Vec<AttachmentCopy>,
 }
 
 /// Copies each of `tags` from `src` to `dest` (same tag), `images` at a time. A tag whose
 /// destination already holds the source digest costs one HEAD at each side.
+///
+/// Cosign attachment tags (`sha256-<hex>.sig`, `.att`, `.sbom`) among `tags` are not
+/// copied as tags of their own: with `attachments`, each travels after the image it
+/// belongs to has landed (see [`Attachments`]); without, they stay behind.
 pub async fn sync<S: ImageSource, D: ImageDestination>(
     engine: &CopyEngine,
     src: &S,
     dest: &D,
     tags: Vec<String>,
     images: usize,
+    attachments: Option<&Attachments>,
 ) -> Vec<SyncItem> {
     let filtered = !engine.options().platforms.is_empty();
+    let tags = tags.into_iter().filter(|t| attachment_subject(t).is_none());
     let mut out: Vec<SyncItem> = futures_util::stream::iter(tags)
         .map(|tag| async move {
-            let result = sync_one(engine, src, dest, &tag, filtered).await;
-            SyncItem { tag, result }
+            let mut carried = Vec::new();
+            let mut result = sync_one(engine, src, dest, &tag, filtered).await;
+            if let (Ok(outcome), Some(a)) = (&result, attachments) {
+                let target = Target::Tag(tag.clone());
+                match a.carry(engine, src, &target, dest, outcome).await {
+                    Ok(c) => carried = c,
+                    Err(e) => {
+                        result = Err(e.context(format!(
+                            "{}:{tag} holds {} now, but its attachments did not follow",
+                            dest.describe(),
+                            outcome.digest
+                        )))
+                    }
+                }
+            }
+            SyncItem {
+                tag,
+                result,
+                attachments: carried,
+            }
         })
         .buffer_unordered(images.max(1))
         .collect()

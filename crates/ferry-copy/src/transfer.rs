@@ -1,8 +1,19 @@
 //! One call per command-line verb: copy an image from one location to another.
 
 use ferry_registry::Client;
+use serde::Serialize;
 
-use crate::{CopyEngine, CopyOutcome, Location, Result};
+use crate::{AttachmentCopy, Attachments, CopyEngine, CopyOutcome, Location, Result};
+
+/// What [`copy_image_carrying`] did: the image, then the attachments carried with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyReport {
+    /// The image.
+    #[serde(flatten)]
+    pub outcome: CopyOutcome,
+    /// The cosign attachments carried (empty when none exist or none were asked for).
+    pub attachments: Vec<AttachmentCopy>,
+}
 
 /// Copies the image at `src` to `dest` (each a registry reference, an OCI layout or an
 /// archive), with
@@ -30,6 +41,22 @@ pub async fn copy_image(
     src: &Location,
     dest: &Location,
 ) -> Result<CopyOutcome> {
+    Ok(copy_image_carrying(client, engine, src, dest, None)
+        .await?
+        .outcome)
+}
+
+/// [`copy_image`], then, with `attachments`, the cosign attachments (`sha256-<hex>.sig`,
+/// `.att`, `.sbom`) of every manifest copied, once the image has landed (registry to
+/// registry only; see [`Attachments`]). A failed attachment fails the call, naming the
+/// attachment; the image stays.
+pub async fn copy_image_carrying(
+    client: &Client,
+    engine: &CopyEngine,
+    src: &Location,
+    dest: &Location,
+    attachments: Option<&Attachments>,
+) -> Result<CopyReport> {
     let source = src
         .open_source(client)
         .map_err(|e| e.context(format!("opening {src}")))?;
@@ -52,5 +79,20 @@ pub async fn copy_image(
         .commit()
         .await
         .map_err(|e| e.context(format!("writing {dest}")))?;
-    Ok(outcome)
+    let attachments = match attachments {
+        Some(a) => a
+            .carry(engine, &source, &target, &destination, &outcome)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "{dest} holds {} now, but its attachments did not follow",
+                    outcome.digest
+                ))
+            })?,
+        None => Vec::new(),
+    };
+    Ok(CopyReport {
+        outcome,
+        attachments,
+    })
 }

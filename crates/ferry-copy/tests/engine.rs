@@ -52,7 +52,7 @@ async fn sync_uploads_each_shared_blob_once_then_nothing() {
     let tags: Vec<String> = (0..6).map(|b| format!("b{b}")).collect();
     let (s, d) = (repo(&c, &src, "s/app"), repo(&c, &dst, "m/app"));
     let mark = dst.mark();
-    let results = sync(&engine, &s, &d, tags.clone(), 6).await;
+    let results = sync(&engine, &s, &d, tags.clone(), 6, None).await;
     assert!(results.iter().all(|r| r.result.is_ok()), "{results:?}");
     dst.settle();
     let uploads = dst.count_since(mark, "PUT", "/blobs/uploads/");
@@ -72,7 +72,7 @@ async fn sync_uploads_each_shared_blob_once_then_nothing() {
     // Again: nothing to do, no writes, about one request per tag at each side.
     let engine = CopyEngine::new(CopyOptions::default());
     let mark = dst.mark();
-    let results = sync(&engine, &s, &d, tags.clone(), 6).await;
+    let results = sync(&engine, &s, &d, tags.clone(), 6, None).await;
     assert!(
         results
             .iter()

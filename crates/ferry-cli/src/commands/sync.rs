@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use ferry_copy::{ImageSource, sync};
+use ferry_copy::{Attachments, ImageSource, sync};
 use regex::Regex;
 
 use crate::cli::Global;
@@ -24,6 +24,11 @@ pub struct SyncArgs {
     /// Images copied at once (default: the number of jobs)
     #[arg(long, value_name = "N")]
     pub images: Option<usize>,
+    /// Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom tags)
+    /// behind; by default each follows the image it belongs to (never copied as a tag of
+    /// its own)
+    #[arg(long)]
+    pub no_signatures: bool,
     /// Source repository (no tag)
     pub src: String,
     /// Destination repository (no tag)
@@ -40,12 +45,13 @@ pub async fn run(g: &Global, a: SyncArgs) -> Result<ExitCode> {
     let src = src_loc.open_source(&client)?;
     let dest = dest_loc.open_destination(&client)?;
     let mut tags = src.tags().await?;
+    let attachments = (!a.no_signatures).then(|| Attachments::with_source_tags(&tags));
     if let Some(f) = &filter {
         tags.retain(|t| f.is_match(t));
     }
     let engine = crate::context::engine(g, g.jobs as usize, platforms);
     let images = a.images.unwrap_or(g.jobs as usize);
-    let results = sync(&engine, &src, &dest, tags, images).await;
+    let results = sync(&engine, &src, &dest, tags, images, attachments.as_ref()).await;
     let locs = (&src_loc, &dest_loc);
     output::copy::synced(g.output, g.quiet, locs, &results, &engine.stats())?;
     let failed = results.iter().filter(|r| r.result.is_err()).count();

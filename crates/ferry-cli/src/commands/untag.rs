@@ -14,7 +14,9 @@ use crate::{output, usage};
 /// Arguments of `ferry untag`.
 #[derive(Args, Debug)]
 pub struct UntagArgs {
-    /// Also remove a tag that is the last one of its image (the image stays, untagged)
+    /// Also remove a tag that is the last one of its image (the image stays, untagged);
+    /// the cosign attachments (sha256-<hex>.sig/.att/.sbom) of an image left without a tag,
+    /// and of its children no remaining tag reaches, are deleted with it
     #[arg(long)]
     pub remove_last: bool,
     /// Tags to remove (REGISTRY/REPO:TAG)
@@ -54,6 +56,9 @@ pub async fn run(g: &Global, a: UntagArgs) -> Result<ExitCode> {
                     format!("still tagged {}", o.remaining_tags.join(", "))
                 };
                 crate::outln!("untagged {} ({}; {rest})", o.reference, o.digest)?;
+                for t in &o.attachments_removed {
+                    crate::outln!("removed attachment {t} of {}", o.digest)?;
+                }
             }
         }
     }

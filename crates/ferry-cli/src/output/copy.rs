@@ -1,7 +1,7 @@
 //! `ferry copy`, `sync`, `tag` and `merge`: their results as text, JSON or YAML.
 
 use anyhow::Result;
-use ferry_copy::{CopyOutcome, Location, StatsSnapshot, SyncItem};
+use ferry_copy::{CopyReport, Location, StatsSnapshot, SyncItem};
 use ferry_publish::{MergeOutcome, TagResult};
 use serde_json::json;
 
@@ -13,9 +13,10 @@ pub fn copied(
     format: Output,
     quiet: bool,
     (src, dest): (&Location, &Location),
-    outcome: &CopyOutcome,
+    report: &CopyReport,
     stats: &StatsSnapshot,
 ) -> Result<()> {
+    let outcome = &report.outcome;
     match format {
         Output::Json | Output::Yaml => structured(
             format,
@@ -25,6 +26,7 @@ pub fn copied(
                 "digest": outcome.digest,
                 "media_type": outcome.media_type,
                 "changed": outcome.changed,
+                "attachments": report.attachments,
                 "stats": stats,
             }),
         ),
@@ -35,6 +37,10 @@ pub fn copied(
                 "unchanged"
             };
             crate::outln!("{what} {dest} {}", outcome.digest)?;
+            if let Some(r) = dest.reference() {
+                let repository = format!("{}/{}", r.registry(), r.repository());
+                super::attachment_lines(&repository, &report.attachments)?;
+            }
             if !quiet {
                 warn_line!("{}", summary(stats));
             }
@@ -57,7 +63,8 @@ pub fn synced(
             let items: Vec<_> = results
                 .iter()
                 .map(|r| match &r.result {
-                    Ok(o) => json!({"tag": r.tag, "digest": o.digest, "changed": o.changed}),
+                    Ok(o) => json!({"tag": r.tag, "digest": o.digest, "changed": o.changed,
+                        "attachments": r.attachments}),
                     Err(e) => json!({"tag": r.tag, "error": e.to_string()}),
                 })
                 .collect();
@@ -75,13 +82,16 @@ pub fn synced(
         Output::Text => {
             for r in results {
                 match &r.result {
-                    Ok(o) => crate::outln!(
-                        "{} {}:{} {}",
-                        if o.changed { "copied" } else { "unchanged" },
-                        dest,
-                        r.tag,
-                        o.digest
-                    )?,
+                    Ok(o) => {
+                        crate::outln!(
+                            "{} {}:{} {}",
+                            if o.changed { "copied" } else { "unchanged" },
+                            dest,
+                            r.tag,
+                            o.digest
+                        )?;
+                        super::attachment_lines(&dest.to_string(), &r.attachments)?;
+                    }
                     Err(e) => warn_line!("ferry: error: tag {}: {e}", r.tag),
                 }
             }

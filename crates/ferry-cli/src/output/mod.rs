@@ -107,12 +107,26 @@ pub fn bytes(n: u64) -> String {
 
 /// The one-line text summary of a run's counters.
 pub fn summary(s: &ferry_copy::StatsSnapshot) -> String {
+    let attachments = if s.attachments_copied > 0 {
+        format!(", {} attachment(s)", s.attachments_copied)
+    } else {
+        String::new()
+    };
     format!(
-        "{} image(s) copied, {} unchanged; {}",
+        "{} image(s) copied{attachments}, {} unchanged; {}",
         s.images_copied,
         s.images_unchanged,
         transfers(s)
     )
+}
+
+/// One line per cosign attachment carried to `repository`, as the image lines:
+/// `copied|unchanged REPOSITORY:TAG DIGEST`.
+pub fn attachment_lines(repository: &str, carried: &[ferry_copy::AttachmentCopy]) -> Result<()> {
+    lines(carried.iter().map(|a| {
+        let what = if a.changed { "copied" } else { "unchanged" };
+        safe(&format!("{what} {repository}:{} {}", a.tag, a.digest)).into_owned()
+    }))
 }
 
 /// What a run's transfers moved: manifests and blobs.

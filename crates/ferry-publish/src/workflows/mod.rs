@@ -33,6 +33,15 @@ pub enum WorkflowError {
     /// A request the workflow cannot carry out (bad input: nothing was written).
     #[error("{0}")]
     Invalid(String),
+    /// Part of the work is done (said in `done`), the rest failed.
+    #[error("{done}: {source}")]
+    Partial {
+        /// What was done, and what failed.
+        done: String,
+        /// Why.
+        #[source]
+        source: Box<WorkflowError>,
+    },
     /// Concurrent writers kept replacing the tag: this merge could not confirm that the
     /// tag holds its platforms.
     #[error("could not confirm {missing} in {tag} after {rounds} attempts: concurrent writers")]
