@@ -253,11 +253,13 @@ fn redirect_loops_end_with_a_clear_error() {
         Answer::redirect(302, "/loop/b"),
         usize::MAX,
     );
-    h.refused(
+    let r = h.refused(
         "blob redirected in a loop",
         &["copy", &src, &h.dest()],
-        &["blob sha256:", "redirect"],
+        &["blob sha256:", "from the source", &h.proxy.host(), "redirect"],
     );
+    // The source failed, not the destination's upload.
+    assert!(!r.stderr.contains("PUT"), "{}", r.stderr);
     let loops = h.proxy.count("GET", "/loop/b");
     assert!(loops <= 200, "{loops} requests in a redirect loop");
 }
