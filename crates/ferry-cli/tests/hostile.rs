@@ -91,8 +91,9 @@ impl Hostile {
     }
 
     /// Runs `ferry ARGS` and asserts a refusal: exit 1, no panic, every word of `words` in
-    /// stderr, peak RSS under 256 MiB, nothing written at the destination.
-    fn refused(&self, case: &str, args: &[&str], words: &[&str]) -> Run {
+    /// stderr, peak RSS under 256 MiB, nothing written at the destination. Returns the
+    /// run and its peak RSS in KiB.
+    fn refused(&self, case: &str, args: &[&str], words: &[&str]) -> (Run, u64) {
         let mark = self.dst.mark();
         let (r, kib) = self.measured(args);
         eprintln!("{case}: exit {}, peak RSS {kib} KiB\n{}", r.code, r.stderr);
@@ -110,7 +111,7 @@ impl Hostile {
             "{case}: peak RSS {kib} KiB, more than {MAX_RSS_KIB} KiB"
         );
         self.nothing_written(case, mark);
-        r
+        (r, kib)
     }
 
     /// No manifest PUT, no blob committed, no tag at the destination since `mark`.
@@ -172,7 +173,11 @@ fn manifest_of_100_mib_is_cut_off() {
             &["copy", &src, &h.dest()],
             &["manifest t", &h.proxy.host(), "larger than"],
         );
-        h.refused(&case, &["digest", &src], &["manifest t", "larger than"]);
+        h.refused(
+            &format!("{case}, digest"),
+            &["digest", &src],
+            &["manifest t", "larger than"],
+        );
     }
 }
 
@@ -253,10 +258,15 @@ fn redirect_loops_end_with_a_clear_error() {
         Answer::redirect(302, "/loop/b"),
         usize::MAX,
     );
-    let r = h.refused(
+    let (r, _) = h.refused(
         "blob redirected in a loop",
         &["copy", &src, &h.dest()],
-        &["blob sha256:", "from the source", &h.proxy.host(), "redirect"],
+        &[
+            "blob sha256:",
+            "from the source",
+            &h.proxy.host(),
+            "redirect",
+        ],
     );
     // The source failed, not the destination's upload.
     assert!(!r.stderr.contains("PUT"), "{}", r.stderr);
@@ -281,7 +291,7 @@ fn token_realm_on_another_host_never_gets_the_secret() {
         ),
         usize::MAX,
     );
-    let r = h.refused(
+    let (r, _) = h.refused(
         "plain-http realm on another host",
         &["copy", "--src-creds", &creds, &src, &h.dest()],
         &["realm.ferry-hostile.invalid", "not https"],
@@ -301,7 +311,7 @@ fn token_realm_on_another_host_never_gets_the_secret() {
         )),
         usize::MAX,
     );
-    let r = h.refused(
+    let (r, _) = h.refused(
         "https realm on another host, not verified",
         &["copy", "--src-creds", &creds, &src, &h.dest()],
         &[&format!("127.0.0.1:{}", other.port()), "realm"],
@@ -313,4 +323,73 @@ fn token_realm_on_another_host_never_gets_the_secret() {
     for (path, value) in h.proxy.authorizations() {
         panic!("{path} got Authorization {value}");
     }
+}
+
+#[test]
+fn index_of_38k_missing_children_under_the_size_limit_fails_bounded() {
+    // About 7.8 MB: under the 8 MiB manifest limit, so ferry reads it and walks its
+    // children, none of which exists.
+    let h = Hostile::new(308, &[4096]);
+    h.proxy
+        .answer_next("*", "/app/manifests/t", huge_index(38_000), usize::MAX);
+    let (r, kib) = h.refused(
+        "38k-entry index of missing children",
+        &["copy", &h.source(":t"), &h.dest()],
+        &["manifest sha256:", &h.proxy.host(), "not found"],
+    );
+    let children = h.proxy.count("*", "/app/manifests/sha256:");
+    eprintln!("{children} child manifest requests; {}", r.stderr);
+    assert!(
+        children < 1000,
+        "{children} child requests after the first failure"
+    );
+    // Reading a manifest at the size limit costs a few times its size, not ten: its
+    // members are not built as a JSON tree just to detect its type.
+    assert!(kib < 64 * 1024, "peak RSS {kib} KiB for a 7.8 MB index");
+}
+
+#[test]
+fn blob_redirect_to_another_host_carries_no_credentials() {
+    // A source that needs credentials, redirecting its blobs to storage on another host
+    // (another port): the copy works and the storage host never sees the Authorization.
+    ferry_testkit::ensure_tools();
+    let src = Registry::tls_htpasswd("alice", "redirect-secret-309");
+    let storage = Registry::plain();
+    let img = images::image(&ImageSpec::new("amd64", 309).layers(&[65536]), Format::Oci);
+    images::push_image(&src, "app", Some("t"), &img);
+    images::push_image(&storage, "app", Some("t"), &img);
+    let proxy = FaultProxy::new(&src);
+    let store = FaultProxy::new(&storage);
+    for blob in img.blobs() {
+        proxy.answer_next(
+            "GET",
+            &format!("/app/blobs/{}", blob.digest),
+            Answer::redirect(
+                307,
+                &format!("{}/v2/app/blobs/{}", store.base_url(), blob.digest),
+            ),
+            usize::MAX,
+        );
+    }
+    let dst = Registry::plain();
+    let f = Ferry::new(&[&src, &dst]);
+    let r = f.run(&[
+        "copy",
+        "--src-creds",
+        "alice:redirect-secret-309",
+        &format!("{}/app:t", proxy.host()),
+        &format!("{}/copy/app:t", dst.host()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(store.count("GET", "/blobs/") >= 2, "{:?}", store.requests());
+    assert!(
+        store.authorizations().is_empty(),
+        "credentials went to the storage host: {:?}",
+        store.authorizations()
+    );
+    assert!(
+        !proxy.authorizations().is_empty(),
+        "the registry itself got the credentials"
+    );
+    f.ok(&["check", "--deep", &format!("{}/copy/app:t", dst.host())]);
 }

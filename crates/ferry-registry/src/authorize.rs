@@ -275,6 +275,9 @@ mod tests {
             realm_what("manifest t", &u),
             "manifest t (token realm https://auth.example:8443/token)"
         );
-        assert_eq!(realm_what("", &u), "token realm https://auth.example:8443/token");
+        assert_eq!(
+            realm_what("", &u),
+            "token realm https://auth.example:8443/token"
+        );
     }
 }
