@@ -122,8 +122,8 @@ impl Hostile {
             .requests_since(mark)
             .into_iter()
             .filter(|q| {
-                (q.method == "PUT" && q.path.contains("/manifests/"))
-                    || (q.method == "PUT" && (200..300).contains(&q.status))
+                q.method == "PUT"
+                    && (q.path.contains("/manifests/") || (200..300).contains(&q.status))
             })
             .collect();
         assert!(committed.is_empty(), "{case}: written {committed:?}");
@@ -242,6 +242,7 @@ fn redirect_loops_end_with_a_clear_error() {
         &["manifest t", &h.proxy.host(), "redirect"],
     );
     let loops = h.proxy.count("*", "/app/manifests/t");
+    eprintln!("{loops} manifest requests in the loop");
     assert!(loops <= 100, "{loops} requests in a redirect loop");
 
     // Blobs redirected between two paths, one after the other forever.
@@ -271,6 +272,7 @@ fn redirect_loops_end_with_a_clear_error() {
     // The source failed, not the destination's upload.
     assert!(!r.stderr.contains("PUT"), "{}", r.stderr);
     let loops = h.proxy.count("GET", "/loop/b");
+    eprintln!("{loops} requests to /loop/b");
     assert!(loops <= 200, "{loops} requests in a redirect loop");
 }
 
@@ -320,9 +322,8 @@ fn token_realm_on_another_host_never_gets_the_secret() {
     other.settle();
     assert!(other.requests().is_empty(), "{:?}", other.requests());
     // The hostile registry itself never got the secret either: it only ever challenged.
-    for (path, value) in h.proxy.authorizations() {
-        panic!("{path} got Authorization {value}");
-    }
+    let sent = h.proxy.authorizations();
+    assert!(sent.is_empty(), "credentials sent: {sent:?}");
 }
 
 #[test]
