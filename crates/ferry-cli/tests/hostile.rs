@@ -394,3 +394,60 @@ fn blob_redirect_to_another_host_carries_no_credentials() {
     );
     f.ok(&["check", "--deep", &format!("{}/copy/app:t", dst.host())]);
 }
+
+#[test]
+fn index_child_not_matching_its_digest_leaves_no_tag() {
+    let h = Hostile::new(310, &[4096]);
+    let idx = images::multi_arch(&["amd64", "arm64"], 311, Format::Oci);
+    images::push_index(&h.src, "app", Some("list"), &idx);
+    let child = &idx.images[1];
+    let lie = Answer::bytes(
+        200,
+        "application/vnd.oci.image.manifest.v1+json",
+        h.img.manifest.clone(),
+    )
+    .header("docker-content-digest", &child.digest);
+    h.proxy.answer_next(
+        "GET",
+        &format!("/manifests/{}", child.digest),
+        lie,
+        usize::MAX,
+    );
+    let mark = h.dst.mark();
+    let (r, kib) = h.measured(&["copy", &h.source(":list"), &h.dest()]);
+    eprintln!(
+        "index child does not match its digest: exit {}, peak RSS {kib} KiB\n{}",
+        r.code, r.stderr
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    for w in [child.digest.as_str(), &h.img.digest, "digest mismatch"] {
+        assert!(r.stderr.contains(w), "{w:?} not in\n{}", r.stderr);
+    }
+    assert!(kib < MAX_RSS_KIB, "peak RSS {kib} KiB");
+    // The other child may be copied by digest; no tag and no index is written.
+    h.dst.settle();
+    let tagged: Vec<_> = h
+        .dst
+        .requests_since(mark)
+        .into_iter()
+        .filter(|q| {
+            q.method == "PUT"
+                && q.path.contains("/manifests/")
+                && !q.path.contains("/manifests/sha256:")
+        })
+        .collect();
+    assert!(tagged.is_empty(), "tag written: {tagged:?}");
+    assert_eq!(
+        h.dst
+            .count_since(mark, "PUT", &format!("/manifests/{}", idx.digest)),
+        0,
+        "the index was written"
+    );
+    assert_eq!(
+        h.dst
+            .count_since(mark, "PUT", &format!("/manifests/{}", child.digest)),
+        0,
+        "the lying child was written"
+    );
+}
