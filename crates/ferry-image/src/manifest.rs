@@ -83,14 +83,17 @@ impl std::fmt::Debug for RawManifest {
     }
 }
 
+/// What [`detect`] needs of a manifest: the presence of the big members is enough, so
+/// they are skipped, not built (an 8 MiB index as a `serde_json::Value` takes ten times
+/// its size in memory).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Probe {
     schema_version: Option<i64>,
     media_type: Option<String>,
-    manifests: Option<serde_json::Value>,
-    config: Option<serde_json::Value>,
-    signatures: Option<serde_json::Value>,
+    manifests: Option<serde::de::IgnoredAny>,
+    config: Option<serde::de::IgnoredAny>,
+    signatures: Option<serde::de::IgnoredAny>,
 }
 
 impl RawManifest {

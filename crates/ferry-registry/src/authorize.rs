@@ -200,7 +200,13 @@ impl Inner {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        let resp = rb.send().await.map_err(|e| self.failed(e, *ctx(&shown)))?;
+        // A realm that cannot be reached is named: the registry itself answered, and an
+        // error that names only the registry sends the user to the wrong host.
+        let resp = rb.send().await.map_err(|e| {
+            let mut c = *ctx(&shown);
+            c.what = realm_what(&c.what, &url);
+            self.failed(e, c)
+        })?;
         let status = resp.status().as_u16();
         tracing::debug!(method = "GET", url = %shown, status, scopes = ?scopes.to_strings(),
             elapsed_ms = start.elapsed().as_millis() as u64, "token");
@@ -240,5 +246,38 @@ impl Inner {
                 context: ctx(&shown),
                 detail: "token realm answer holds no token".into(),
             })
+    }
+}
+
+/// `what` of a request whose token realm could not be reached: `WHAT (token realm
+/// SCHEME://HOST[:PORT]/PATH)`, the realm without its query.
+fn realm_what(what: &str, realm: &Url) -> String {
+    let mut bare = realm.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    if what.is_empty() {
+        format!("token realm {bare}")
+    } else {
+        format!("{what} (token realm {bare})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_realms_are_named_without_query_or_userinfo() {
+        let u = Url::parse("https://bob:pw@auth.example:8443/token?service=s&scope=a").unwrap();
+        assert_eq!(
+            realm_what("manifest t", &u),
+            "manifest t (token realm https://auth.example:8443/token)"
+        );
+        assert_eq!(
+            realm_what("", &u),
+            "token realm https://auth.example:8443/token"
+        );
     }
 }

@@ -214,6 +214,8 @@ impl<S: ImageSource> BlobOpener for VerifyingOpener<'_, S> {
                 // The source failed to open: hand the failure to the upload as the first
                 // item of the stream, keeping the copy error inside.
                 Err(e) => {
+                    *self.source_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(error_chain(&e));
                     let err = std::io::Error::other(e);
                     let s: ByteStream =
                         Box::pin(futures_util::stream::once(async move { Err(err) }));

@@ -3,10 +3,15 @@
 //! Runs a hyper server on an ephemeral 127.0.0.1 port in its own thread and tokio runtime,
 //! streams every request to the upstream registry and back, and applies rules that tests
 //! may change at any time: injected statuses (with `Retry-After`), connection resets,
-//! corrupted, truncated or trickled blob bodies, tag-list paging and a maximum request body.
+//! corrupted, truncated or trickled blob bodies, tag-list paging, a maximum request body,
+//! and canned answers of a hostile registry ([`Answer`]: redirect loops, a lying or endless
+//! manifest, a huge index, a token realm on another host).
 
+mod answer;
 mod body;
 mod server;
+
+pub use answer::{Answer, AnswerBody, ChunkMaker, huge_index, huge_manifest};
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,8 +38,18 @@ impl FailRule {
     }
 }
 
+#[derive(Debug, Clone)]
+pub(crate) struct AnswerRule {
+    pub method: String,
+    pub path_contains: String,
+    pub answer: Answer,
+    pub times: usize,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Rules {
+    /// Canned answers, first match wins (after `faults`).
+    pub answers: Vec<AnswerRule>,
     /// Injected answers (`status: Some`) and resets (`status: None`), first match wins.
     pub faults: Vec<FailRule>,
     pub corrupt_blobs: bool,
@@ -55,6 +70,17 @@ impl Rules {
         Some(rule.clone())
     }
 
+    /// Consumes one use of the first matching canned answer.
+    pub fn take_answer(&mut self, method: &str, path: &str) -> Option<Answer> {
+        let rule = self.answers.iter_mut().find(|r| {
+            r.times > 0
+                && (r.method == "*" || r.method.eq_ignore_ascii_case(method))
+                && path.contains(&r.path_contains)
+        })?;
+        rule.times -= 1;
+        Some(rule.answer.clone())
+    }
+
     /// Consumes one of [`Rules::truncate_next`] when this is a blob read.
     pub fn take_truncation(&mut self, method: &str, path: &str) -> bool {
         let blob_read = method == "GET" && path.contains("/blobs/sha256:");
@@ -72,6 +98,8 @@ pub(crate) struct State {
     pub port: u16,
     pub rules: Mutex<Rules>,
     pub log: Mutex<Vec<LoggedRequest>>,
+    /// `(path, Authorization value)` of every request that carried one.
+    pub authorizations: Mutex<Vec<(String, String)>>,
 }
 
 /// A running fault proxy; stopped on drop.
@@ -118,6 +146,7 @@ impl FaultProxy {
             port,
             rules: Mutex::new(Rules::default()),
             log: Mutex::new(Vec::new()),
+            authorizations: Mutex::new(Vec::new()),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let s = Arc::clone(&state);
@@ -241,7 +270,30 @@ impl FaultProxy {
         self.rules().max_body = bytes;
     }
 
-    /// Removes every rule (faults, corruption, truncation, trickling, paging, body limit).
+    /// Answers the next `times` requests matching `method` (`*` = any) and `path_contains`
+    /// with `answer` instead of forwarding them (`usize::MAX`: always). Checked after the
+    /// injected faults, first matching rule first.
+    pub fn answer_next(&self, method: &str, path_contains: &str, answer: Answer, times: usize) {
+        self.rules().answers.push(AnswerRule {
+            method: method.to_string(),
+            path_contains: path_contains.to_string(),
+            answer,
+            times,
+        });
+    }
+
+    /// `(path, value)` of the `Authorization` header of every request that carried one,
+    /// in order (to check where credentials went).
+    pub fn authorizations(&self) -> Vec<(String, String)> {
+        self.state
+            .authorizations
+            .lock()
+            .expect("authorizations lock")
+            .clone()
+    }
+
+    /// Removes every rule (faults, answers, corruption, truncation, trickling, paging, body
+    /// limit).
     pub fn clear_rules(&self) {
         *self.rules() = Rules::default();
     }

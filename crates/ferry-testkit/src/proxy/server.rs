@@ -9,8 +9,8 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::State;
 use super::body::{BoxError, ChannelBody};
+use super::{Answer, AnswerBody, State};
 use crate::registry::LoggedRequest;
 
 type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -105,10 +105,25 @@ async fn handle(
         });
     };
 
-    let (fault, max_body, page, corrupt, truncate, slow) = {
+    if let Some(a) = req.headers().get(hyper::header::AUTHORIZATION) {
+        let value = String::from_utf8_lossy(a.as_bytes()).into_owned();
+        state
+            .authorizations
+            .lock()
+            .expect("authorizations")
+            .push((path.clone(), value));
+    }
+    let (fault, answer, max_body, page, corrupt, truncate, slow) = {
         let mut rules = state.rules.lock().expect("rules");
+        let fault = rules.take_fault(&method, &path);
+        let answer = if fault.is_none() {
+            rules.take_answer(&method, &path)
+        } else {
+            None
+        };
         (
-            rules.take_fault(&method, &path),
+            fault,
+            answer,
             rules.max_body,
             rules.page_tags,
             rules.corrupt_blobs,
@@ -139,6 +154,10 @@ async fn handle(
         }
         log(status);
         return Ok(resp);
+    }
+    if let Some(a) = answer {
+        log(a.status);
+        return Ok(canned(a));
     }
     let content_length: Option<u64> = req
         .headers()
@@ -281,6 +300,40 @@ async fn handle(
     });
     log(status.as_u16());
     Ok(resp.body(body.boxed()).map_err(Box::new)?)
+}
+
+/// The response of a canned [`Answer`]; a generated body is produced while it is sent.
+fn canned(a: Answer) -> Response<ProxyBody> {
+    let code = StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = match a.body {
+        AnswerBody::Bytes(b) => full(code, b),
+        AnswerBody::Generated { len, chunks } => {
+            let (tx, body) = ChannelBody::new();
+            tokio::spawn(async move {
+                for chunk in chunks() {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut r = Response::new(body.boxed());
+            *r.status_mut() = code;
+            if let Some(len) = len {
+                r.headers_mut()
+                    .insert("content-length", len.to_string().parse().expect("hv"));
+            }
+            r
+        }
+    };
+    for (k, v) in &a.headers {
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().append(k, v);
+        }
+    }
+    resp
 }
 
 /// `<name>` of a `/v2/<name>/tags/list` path.
