@@ -22,13 +22,17 @@ pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
 pub fn format_chain(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let s = cause.to_string();
-        if let Some(last) = parts.last()
-            && last.contains(&s)
-        {
-            continue;
+        let text = cause.to_string();
+        // Many errors print their source: what an outer message already said (a whole
+        // cause, or the leading ": "-separated pieces of one) is said once.
+        let said = |piece: &str| parts.iter().any(|p| p.contains(piece));
+        let mut rest = text.as_str();
+        while !rest.is_empty() && said(rest.split(": ").next().unwrap_or(rest)) {
+            rest = rest.split_once(": ").map_or("", |(_, r)| r);
         }
-        parts.push(s);
+        if !rest.is_empty() {
+            parts.push(rest.to_string());
+        }
     }
     parts.join(": ")
 }
@@ -62,5 +66,40 @@ pub fn sign_input(e: ferry_sign::SignError) -> anyhow::Error {
         | SignError::Io { .. }
         | SignError::Invalid(_) => usage(e),
         other => anyhow::Error::new(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with a message and an optional source.
+    #[derive(Debug)]
+    struct Msg(&'static str, Option<Box<Msg>>);
+    impl std::fmt::Display for Msg {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Msg {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let inner = Msg("too many redirects", None);
+        let mid = Msg(
+            "too many redirects: error following redirect",
+            Some(Box::new(inner)),
+        );
+        let outer = anyhow::Error::new(mid).context("GET host/app manifest t: too many redirects");
+        assert_eq!(
+            format_chain(&outer),
+            "GET host/app manifest t: too many redirects: error following redirect"
+        );
+        let plain = anyhow::Error::new(Msg("a", Some(Box::new(Msg("b", None)))));
+        assert_eq!(format_chain(&plain), "a: b");
     }
 }

@@ -118,6 +118,17 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     one_line(&cur.to_string(), 300)
 }
 
+/// The class of a transport failure, then its innermost cause unless that says the same.
+fn kind_and_cause(kind: TransportKind, source: &reqwest::Error) -> String {
+    let kind = kind.to_string();
+    let cause = root_cause(source);
+    if kind.eq_ignore_ascii_case(&cause) {
+        kind
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
 fn reason(status: u16) -> &'static str {
     http::StatusCode::from_u16(status)
         .ok()
@@ -142,7 +153,7 @@ pub enum RegistryError {
         retry_after: Option<u64>,
     },
     /// The request failed below HTTP (connection, TLS, I/O, timeout).
-    #[error("{context}: {kind}: {}", root_cause(source))]
+    #[error("{context}: {}", kind_and_cause(*kind, source))]
     Transport {
         /// The request.
         context: Box<RequestContext>,
