@@ -3,7 +3,7 @@
 mod common;
 
 use common::Ferry;
-use ferry_testkit::images::{self, Format};
+use ferry_testkit::images::{self, Format, TestImage};
 use ferry_testkit::{Registry, skopeo};
 
 /// A reader that goes away (`ferry copy A B | true`) stops the printing, not the work:
@@ -284,4 +284,43 @@ fn missing_or_malformed_authfile_is_exit_2() {
         assert_eq!(run.code, 2, "{}", run.stderr);
         assert!(run.stderr.contains("--authfile"), "{}", run.stderr);
     }
+}
+
+/// `oci:DIR` written twice without a tag: the second image replaces the first as the
+/// layout's untagged entry, so ferry and skopeo both read `oci:DIR` afterwards (skopeo 1.9.3
+/// itself appends a second entry and can read neither); a tagged entry is left alone.
+#[test]
+fn untagged_layout_writes_replace_the_untagged_entry() {
+    let reg = Registry::plain();
+    let a = images::simple(76, Format::Oci);
+    let b = images::simple(77, Format::Oci);
+    images::push_image(&reg, "o/a", Some("1"), &a);
+    images::push_image(&reg, "o/b", Some("1"), &b);
+    let f = Ferry::new(&[&reg]);
+    let dir = f.path("layout");
+    let oci = format!("oci:{}", dir.display());
+    let sa = format!("{}/o/a:1", reg.host());
+    let sb = format!("{}/o/b:1", reg.host());
+    let read_back = |want: &TestImage| {
+        let raw = skopeo::skopeo_ok(&["inspect", "--raw", &oci]).stdout;
+        assert_eq!(raw, want.manifest, "skopeo read another image");
+        assert_eq!(f.ok(&["digest", &oci]).trim(), want.digest);
+        let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+        assert_eq!(index.matches("\"digest\"").count(), 1, "{index}");
+    };
+    f.ok(&["copy", "-q", &sa, &oci]);
+    read_back(&a);
+    f.ok(&["copy", "-q", &sb, &oci]);
+    read_back(&b);
+    // Back to an image whose manifest the layout already holds.
+    f.ok(&["copy", "-q", &sa, &oci]);
+    read_back(&a);
+    // A tagged entry stays; the untagged one is still replaced, not added to.
+    f.ok(&["copy", "-q", &sb, &format!("{oci}:keep")]);
+    f.ok(&["copy", "-q", &sb, &oci]);
+    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    assert_eq!(index.matches("\"digest\"").count(), 2, "{index}");
+    let raw = skopeo::skopeo_ok(&["inspect", "--raw", &format!("{oci}:keep")]).stdout;
+    assert_eq!(raw, b.manifest);
+    assert_eq!(f.ok(&["digest", &format!("{oci}:keep")]).trim(), b.digest);
 }

@@ -395,6 +395,9 @@ impl ImageDestination for AnyImage {
     async fn put_untagged(&self, manifest: &RawManifest) -> Result<Digest> {
         both!(self, x => x.put_untagged(manifest).await)
     }
+    async fn keep_untagged(&self, manifest: &RawManifest) -> Result<()> {
+        both!(self, x => x.keep_untagged(manifest).await)
+    }
 }
 
 #[cfg(test)]
