@@ -324,3 +324,100 @@ fn untagged_layout_writes_replace_the_untagged_entry() {
     assert_eq!(raw, b.manifest);
     assert_eq!(f.ok(&["digest", &format!("{oci}:keep")]).trim(), b.digest);
 }
+
+/// Runs `ferry ARGS` on a pseudo-terminal (Python's `pty`: the terminal is ferry's stdin,
+/// stdout, stderr and controlling terminal), types `input` and a newline once `Password`
+/// appears and the terminal's echo is off (never, if ferry leaves it on: the driver gives
+/// up after 60 s), and returns ferry's exit code and everything the terminal showed.
+fn on_a_terminal(f: &Ferry, args: &[&str], input: &str) -> (i32, String) {
+    const DRIVER: &str = r#"
+import os, pty, select, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen, typed, end = b"", False, time.time() + 60
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if not r:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if not typed and b"Password" in seen:
+        # Type once the terminal no longer echoes, as a person would after the prompt.
+        while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < end:
+            time.sleep(0.05)
+        os.write(fd, os.environ["PTY_INPUT"].encode() + b"\n")
+        typed = True
+else:
+    os.kill(pid, 9)
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status) if typed else 99)
+"#;
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .env("HOME", f.dir.path())
+        .env("REGISTRY_AUTH_FILE", &f.authfile)
+        .env("PTY_INPUT", input)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("FERRY_PASSWORD")
+        .env_remove("FERRY_LOG")
+        .output()
+        .expect("python3 is needed to drive a pseudo-terminal");
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+/// `ferry login -u USER` with no password given asks on the terminal, without echo; with
+/// stdin not a terminal it is a usage error.
+#[test]
+fn login_asks_for_the_password_on_a_terminal() {
+    let reg = Registry::tls_htpasswd("gil", "s3cret-on-tty");
+    let img = images::simple(78, Format::Oci);
+    images::push_image(&reg, "t/app", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let certs = f.certs.to_str().unwrap().to_string();
+    let host = reg.host();
+    let (code, shown) = on_a_terminal(
+        &f,
+        &["login", "--cert-dir", &certs, "-u", "gil", &host],
+        "s3cret-on-tty",
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(&format!("Password for gil@{host}")),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"), "password echoed: {shown}");
+    let r = format!("{host}/t/app:1");
+    assert_eq!(f.ok(&["digest", &r]).trim(), img.digest);
+    // A wrong password typed on the terminal fails the login.
+    let (code, shown) = on_a_terminal(
+        &f,
+        &["login", "--cert-dir", &certs, "-u", "gil", &host],
+        "wrong",
+    );
+    assert_eq!(code, 1, "{shown}");
+    // No terminal, no password: exit 2, nothing written.
+    std::fs::remove_file(&f.authfile).unwrap();
+    let run = f.run(&["login", "-u", "gil", &host]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--password-stdin"), "{}", run.stderr);
+    assert!(!f.authfile.exists());
+}

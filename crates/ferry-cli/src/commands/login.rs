@@ -1,6 +1,6 @@
 //! `ferry login` and `ferry logout`.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,7 +23,8 @@ pub struct LoginArgs {
     /// USER:PASS in one flag (instead of --username and a password)
     #[arg(long, value_name = "USER:PASS", conflicts_with_all = ["username", "password_stdin"])]
     pub creds: Option<crate::cli::SecretArg>,
-    /// Read the password from standard input (else from $FERRY_PASSWORD)
+    /// Read the password from standard input (else from $FERRY_PASSWORD, else asked on the
+    /// terminal without echo)
     #[arg(long)]
     pub password_stdin: bool,
     /// Store the credentials without checking them against the registry
@@ -77,9 +78,15 @@ pub async fn login(g: &Global, a: LoginArgs) -> Result<ExitCode> {
     } else {
         match std::env::var("FERRY_PASSWORD") {
             Ok(p) => p,
+            Err(_) if std::io::stdin().is_terminal() => {
+                // Read on the terminal, not echoed.
+                rpassword::prompt_password(format!("Password for {username}@{host}: "))
+                    .context("reading the password from the terminal")?
+            }
             Err(_) => {
                 return Err(usage(
-                    "no password: use --password-stdin or set $FERRY_PASSWORD",
+                    "no password: stdin is not a terminal to ask on; use --password-stdin, \
+                     --creds USER:PASS or $FERRY_PASSWORD",
                 ));
             }
         }
