@@ -421,3 +421,70 @@ fn login_asks_for_the_password_on_a_terminal() {
     assert!(run.stderr.contains("--password-stdin"), "{}", run.stderr);
     assert!(!f.authfile.exists());
 }
+
+/// Every key of the `-o json` documents of copy, sync, tag, untag, merge, digest, check,
+/// inspect and delete is snake_case and documented in docs/json.md (objects copied from
+/// image documents, which keep the specifications' names, are not walked).
+#[test]
+fn json_keys_are_snake_case_and_documented() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/json.md"))
+        .unwrap();
+    let reg = Registry::plain();
+    let img = images::simple(79, Format::Oci);
+    images::push_image(&reg, "j/app", Some("1"), &img);
+    let idx = images::multi_arch(&["amd64", "arm64"], 80, Format::Oci);
+    images::push_index(&reg, "j/list", Some("1"), &idx);
+    let f = Ferry::new(&[&reg]);
+    let h = reg.host();
+    let r = |s: &str| format!("{h}/{s}");
+    let runs: Vec<Vec<String>> = vec![
+        vec!["copy".into(), r("j/app:1"), r("j/copy:1")],
+        vec!["sync".into(), r("j/app"), r("j/synced")],
+        vec!["tag".into(), r("j/app:1"), r("j/tagged:1"), r("j/tagged:2")],
+        vec!["untag".into(), r("j/tagged:2")],
+        vec!["merge".into(), r("j/list:1"), r("j/merged:1")],
+        vec!["digest".into(), r("j/app:1")],
+        vec!["check".into(), r("j/app:1")],
+        vec!["inspect".into(), r("j/app:1")],
+        vec!["inspect".into(), r("j/list:1")],
+        vec!["delete".into(), format!("{}@{}", r("j/copy"), img.digest)],
+    ];
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    let from_image = ["manifests", "layers", "annotations", "labels"];
+                    if !from_image.contains(&k.as_str()) {
+                        keys(v, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    for args in runs {
+        let mut full = vec!["-o", "json"];
+        full.extend(args.iter().map(String::as_str));
+        let out = f.ok(&full);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| {
+            panic!("{args:?}: not JSON ({e}): {out}");
+        });
+        let mut found = Vec::new();
+        keys(&v, &mut found);
+        assert!(!found.is_empty(), "{args:?}: {out}");
+        for k in found {
+            assert!(
+                !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{args:?}: key {k:?} is not snake_case"
+            );
+            assert!(
+                doc.contains(&format!("`{k}`")),
+                "{args:?}: key {k:?} is not in docs/json.md"
+            );
+        }
+    }
+}
