@@ -7,7 +7,8 @@ use ferry_testkit::images::{self, Format, TestImage};
 use ferry_testkit::{Registry, skopeo};
 
 /// A reader that goes away (`ferry copy A B | true`) stops the printing, not the work:
-/// the copy lands, the exit code is 0 and nothing panics.
+/// the copy lands, the exit code is 0 and nothing panics (copy, digest, check, tag, sync,
+/// merge, push, items).
 #[test]
 fn closed_stdout_keeps_the_work_and_exits_zero() {
     let reg = Registry::plain();
@@ -31,6 +32,41 @@ fn closed_stdout_keeps_the_work_and_exits_zero() {
         assert_eq!(code, 0, "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+    // sync, merge, push and items too; their work lands.
+    let idx = images::multi_arch(&["amd64", "arm64"], 70, Format::Oci);
+    images::push_index(&reg, "pipe/list", Some("1"), &idx);
+    let items = f.path("items.yaml");
+    common::write(
+        &items,
+        &format!(
+            "- ContainerImagePushItem:\n    name: app\n    dest: [\"pipe/pushed:1\"]\n    pull_info:\n      tag_specs: [{{registry: \"{h}\", repository: pipe/src, tag: \"1\", media_types: []}}]\n      digest_specs: [{{registry: \"{h}\", repository: pipe/src, digest: \"{d}\", media_type: null}}]\n",
+            h = reg.host(),
+            d = img.digest
+        ),
+    );
+    let settings = f.path("target.yaml");
+    common::write(&settings, &format!("registry: \"{}\"\n", reg.host()));
+    let synced = format!("{}/pipe/synced", reg.host());
+    let list = format!("{}/pipe/list:1", reg.host());
+    let merged = format!("{}/pipe/merged:1", reg.host());
+    for args in [
+        vec!["sync", src.trim_end_matches(":1"), synced.as_str()],
+        vec!["merge", list.as_str(), merged.as_str()],
+        vec![
+            "push",
+            "--target",
+            settings.to_str().unwrap(),
+            items.to_str().unwrap(),
+        ],
+        vec!["items", items.to_str().unwrap()],
+    ] {
+        let (code, err) = f.run_closed_stdout(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert_eq!(skopeo::inspect_raw(&reg, "pipe/synced:1"), img.manifest);
+    assert_eq!(skopeo::inspect_raw(&reg, "pipe/merged:1"), idx.manifest);
+    assert_eq!(skopeo::inspect_raw(&reg, "pipe/pushed:1"), img.manifest);
 }
 
 /// `--src-tls-verify` / `--dest-tls-verify` set one side each; bare `--tls-verify` is true.
