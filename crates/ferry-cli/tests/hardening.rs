@@ -524,3 +524,29 @@ fn json_keys_are_snake_case_and_documented() {
         }
     }
 }
+
+/// A password inside a reference (`https://user:pass@host/...`, `user:pass@host`) is refused
+/// with exit 2 and never printed, whatever the command and side.
+#[test]
+fn a_password_in_a_reference_is_refused_and_never_shown() {
+    let f = Ferry::new(&[]);
+    let layout = format!("oci:{}", f.path("l").display());
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["copy", "https://bob:hunter2@127.0.0.1:5000/a:1", &layout],
+        vec!["copy", &layout, "https://bob:hunter2@127.0.0.1:5000/a:1"],
+        vec!["digest", "bob:hunter2@127.0.0.1:5000/a:1"],
+        vec!["sync", "docker://bob:hunter2@127.0.0.1:5000/a", &layout],
+        vec!["inspect", "https://bob:hunter2@quay.io/ns/app:1"],
+        vec!["login", "-u", "bob", "https://bob:hunter2@127.0.0.1:5000"],
+    ];
+    for args in cases {
+        let r = f.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"),
+            "{args:?}: the password was shown: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("<redacted>"), "{args:?}: {}", r.stderr);
+    }
+}

@@ -44,8 +44,10 @@ fn registry(input: &str) -> Result<String> {
         .strip_prefix("docker://")
         .unwrap_or(input)
         .trim_end_matches('/');
-    ferry_image::validate_host(host)
-        .map_err(|_| usage(format!("registry {input:?}: expected HOST[:PORT]")))?;
+    ferry_image::validate_host(host).map_err(|_| {
+        let shown = ferry_image::redact_userinfo(input);
+        usage(format!("registry {shown:?}: expected HOST[:PORT]"))
+    })?;
     Ok(host.to_string())
 }
 
