@@ -550,3 +550,39 @@ fn a_password_in_a_reference_is_refused_and_never_shown() {
         assert!(r.stderr.contains("<redacted>"), "{args:?}: {}", r.stderr);
     }
 }
+
+/// An item name carrying terminal escapes reaches the push report and the `items` listing
+/// escaped: the text is shown, the raw control characters are not.
+#[test]
+fn item_names_reach_the_terminal_escaped() {
+    let reg = Registry::plain();
+    let img = images::simple(83, Format::Oci);
+    images::push_image(&reg, "esc/src", Some("1"), &img);
+    let f = Ferry::new(&[&reg]);
+    let items = f.path("items.yaml");
+    common::write(
+        &items,
+        &format!(
+            "- ContainerImagePushItem:\n    name: \"app\\e[31mred\\e]0;title\\a\"\n    dest: [\"esc/dst:1\"]\n    pull_info:\n      tag_specs: [{{registry: \"{h}\", repository: esc/src, tag: \"1\", media_types: []}}]\n      digest_specs: [{{registry: \"{h}\", repository: esc/src, digest: \"{d}\", media_type: null}}]\n- ErratumPushItem:\n    name: \"RHBA\\e[2J\"\n    state: PENDING\n",
+            h = reg.host(),
+            d = img.digest
+        ),
+    );
+    let settings = f.path("target.yaml");
+    common::write(&settings, &format!("registry: \"{}\"\n", reg.host()));
+    let items = items.to_str().unwrap();
+    for args in [
+        vec!["push", "--target", settings.to_str().unwrap(), items],
+        vec!["items", items],
+    ] {
+        let r = f.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            !all.contains('\x1b') && !all.contains('\x07'),
+            "{args:?}: raw control characters reached the terminal: {all:?}"
+        );
+        assert!(all.contains("red"), "{args:?}: {all}");
+    }
+    assert_eq!(skopeo::inspect_raw(&reg, "esc/dst:1"), img.manifest);
+}
