@@ -243,6 +243,7 @@ pub enum Command {
     },
     /// Store credentials for a registry in the auth file (checked first)
     #[command(after_help = r#"Examples:
+  ferry login quay.io -u robot          (asks for the password on the terminal, no echo)
   echo "$TOKEN" | ferry login quay.io -u robot --password-stdin
   FERRY_PASSWORD=secret ferry login --authfile ./auth.json 127.0.0.1:5000 -u admin
   ferry login --cert-dir ./certs -u robot --password-stdin reg.example.com < token.txt"#)]

@@ -134,8 +134,9 @@ pub fn login_config(global: &Global) -> Result<ClientConfig> {
 }
 
 /// The credentials of `ferry login`: `--creds`, else `--username` with the password from
-/// stdin (`--password-stdin`) or `$FERRY_PASSWORD`.
-pub fn login_credentials(a: &crate::commands::login::LoginArgs) -> Result<Credentials> {
+/// stdin (`--password-stdin`), `$FERRY_PASSWORD`, or asked on the terminal without echo
+/// (stdin not a terminal: a usage error).
+pub fn login_credentials(a: &crate::commands::login::LoginArgs, host: &str) -> Result<Credentials> {
     use std::io::Read;
     if let Some(c) = &a.creds {
         return parse_creds("--creds", c.expose(), "FERRY_PASSWORD");
@@ -147,8 +148,21 @@ pub fn login_credentials(a: &crate::commands::login::LoginArgs) -> Result<Creden
             .map_err(|e| anyhow::Error::new(e).context("reading the password from stdin"))?;
         s.trim_end_matches(['\n', '\r']).to_string()
     } else {
-        std::env::var("FERRY_PASSWORD")
-            .map_err(|_| usage("no password: use --password-stdin or set $FERRY_PASSWORD"))?
+        match std::env::var("FERRY_PASSWORD") {
+            Ok(p) => p,
+            Err(_) if std::io::stdin().is_terminal() => {
+                let user = a.username.as_deref().unwrap_or_default();
+                rpassword::prompt_password(format!("Password for {user}@{host}: ")).map_err(
+                    |e| anyhow::Error::new(e).context("reading the password from the terminal"),
+                )?
+            }
+            Err(_) => {
+                return Err(usage(
+                    "no password: stdin is not a terminal to ask on; use --password-stdin, \
+                     --creds USER:PASS or $FERRY_PASSWORD",
+                ));
+            }
+        }
     };
     if password.is_empty() {
         return Err(usage("empty password"));

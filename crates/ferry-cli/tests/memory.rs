@@ -128,3 +128,69 @@ fn archives_stream_large_layers() {
     }
     f.ok(&["check", "--deep", &format!("{}/back/docker:t", reg.host())]);
 }
+
+/// Writes an OCI layout at `dir` whose tag `wide` is an index of `entries` entries, all
+/// naming one small image (a hostile but valid index), and returns the index's bytes.
+fn wide_layout(dir: &std::path::Path, entries: usize) -> Vec<u8> {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = ferry_image::Digest::sha256(bytes);
+        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+        d.to_string()
+    };
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = put(config);
+    let image = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len()},
+        "layers": [],
+    }))
+    .unwrap();
+    let image_digest = put(&image);
+    let entry = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": image_digest, "size": image.len(),
+        "platform": {"architecture": "amd64", "os": "linux"},
+    });
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": vec![entry; entries],
+    }))
+    .unwrap();
+    let index_digest = put(&index);
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": index_digest, "size": index.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "wide"},
+    }]});
+    std::fs::write(dir.join("index.json"), top.to_string()).unwrap();
+    index
+}
+
+/// An index of 30,000 entries (6 MB, past the 4 MiB distribution 2.8 accepts, so it lives in
+/// OCI layouts) is copied and inspected in memory proportional to it, not to its square.
+#[test]
+fn a_30000_entry_index_has_bounded_memory() {
+    ferry_testkit::ensure_tools();
+    let f = Ferry::new(&[]);
+    let src = f.path("wide");
+    let index = wide_layout(&src, 30_000);
+    let from = format!("oci:{}:wide", src.display());
+    let to = format!("oci:{}:wide", f.path("copy").display());
+    for args in [vec!["copy", "-q", &from, &to], vec!["inspect", &from]] {
+        let kib = peak_rss(&f, &args);
+        eprintln!("peak RSS {kib} KiB: {args:?} ({} byte index)", index.len());
+        assert!(
+            kib < 160 * 1024,
+            "peak RSS {kib} KiB for {args:?}: a 30,000-entry index must not cost more"
+        );
+    }
+    let copied = f.ok(&["inspect", "--raw", &to]);
+    assert_eq!(copied.as_bytes(), index.as_slice());
+}

@@ -368,4 +368,7 @@ impl ImageDestination for Archive {
     async fn put_untagged(&self, manifest: &RawManifest) -> Result<Digest> {
         self.layout.put_untagged(manifest).await
     }
+    async fn keep_untagged(&self, manifest: &RawManifest) -> Result<()> {
+        self.layout.keep_untagged(manifest).await
+    }
 }

@@ -296,7 +296,7 @@ impl CopyEngine {
                 dest.put_untagged(&top).await?;
                 Stats::add(&self.stats.manifests_written, 1);
             }
-            None => {}
+            None => dest.keep_untagged(&top).await?,
         }
         Stats::add(&self.stats.images_copied, 1);
         self.progress.image_finished(&name, top.digest(), true);

@@ -2,6 +2,7 @@
 //!
 //! A layout is a directory with an `oci-layout` file, an `index.json` whose entries carry
 //! their tag in the `org.opencontainers.image.ref.name` annotation, and `blobs/ALG/HEX`.
+//! A layout has at most one untagged entry: a write without a tag replaces it.
 //! Every write is atomic: content goes to a temporary file in the same directory and is
 //! renamed into place once complete and verified; `index.json` is replaced the same way.
 
@@ -162,12 +163,17 @@ impl OciLayout {
                 .retain(|m| m.annotations.get(REF_NAME).map(String::as_str) != Some(tag));
             desc.annotations
                 .insert(REF_NAME.to_string(), tag.to_string());
-        } else if idx
-            .manifests
-            .iter()
-            .any(|m| m.digest == desc.digest && m.annotations.is_empty())
-        {
-            return Ok(());
+        } else {
+            // One untagged image per layout, as one image per tag: an untagged write
+            // replaces the previous untagged entry, so `oci:PATH` stays readable (by ferry
+            // and by skopeo) when it holds nothing else.
+            let untagged =
+                |m: &Descriptor| m.annotations.get(REF_NAME).is_none_or(String::is_empty);
+            let mut old = idx.manifests.iter().filter(|m| untagged(m));
+            if old.next().is_some_and(|m| m.digest == desc.digest) && old.next().is_none() {
+                return Ok(());
+            }
+            idx.manifests.retain(|m| !untagged(m));
         }
         idx.manifests.push(desc);
         write_atomic(&self.root.join("index.json"), &index_bytes(&idx)?)
@@ -384,5 +390,9 @@ impl ImageDestination for OciLayout {
             .await?;
         self.set_tag(None, manifest)?;
         Ok(digest)
+    }
+
+    async fn keep_untagged(&self, manifest: &RawManifest) -> Result<()> {
+        self.set_tag(None, manifest)
     }
 }

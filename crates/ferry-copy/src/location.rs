@@ -79,6 +79,11 @@ impl Location {
             }
         }
         let reference = input.strip_prefix("docker://").unwrap_or(input);
+        if ferry_image::redact_userinfo(reference) != reference {
+            // `https://user:password@host/...`: the reference parser refuses it without
+            // showing the password; the transport message would show the input whole.
+            return Ok(Location::Registry(Reference::parse(reference)?));
+        }
         if let Some(transport) = unknown_transport(reference) {
             let why = if OTHER_TRANSPORTS.contains(&transport) {
                 format!("the {transport}: transport is not supported")
@@ -419,6 +424,9 @@ impl ImageDestination for AnyImage {
     }
     async fn put_untagged(&self, manifest: &RawManifest) -> Result<Digest> {
         both!(self, x => x.put_untagged(manifest).await)
+    }
+    async fn keep_untagged(&self, manifest: &RawManifest) -> Result<()> {
+        both!(self, x => x.keep_untagged(manifest).await)
     }
 }
 

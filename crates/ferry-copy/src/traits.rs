@@ -92,4 +92,11 @@ pub trait ImageDestination: Send + Sync {
                 .await
         }
     }
+    /// Makes a top-level manifest that is already present the untagged image, as
+    /// [`put_untagged`](Self::put_untagged) would (a layout points its untagged entry at
+    /// it); nothing to do for a registry, where a manifest without a tag is just present.
+    fn keep_untagged(&self, manifest: &RawManifest) -> impl Future<Output = Result<()>> + Send {
+        let _ = manifest;
+        async { Ok(()) }
+    }
 }

@@ -160,9 +160,10 @@ impl Client {
 
     /// Deletes (`DELETE <session>`) every upload session still open: after the work that
     /// opened them was cancelled (its futures dropped), so the registry keeps no partial
-    /// upload. Best effort: a refused DELETE is logged, not returned.
+    /// upload. That includes the sessions a mount that did not mount opened and no upload
+    /// has taken yet. Best effort: a refused DELETE is logged, not returned.
     pub async fn abort_uploads(&self) {
-        let open: Vec<_> = self
+        let mut open: Vec<_> = self
             .inner
             .open_uploads
             .lock()
@@ -170,6 +171,19 @@ impl Client {
             .drain()
             .map(|(_, v)| v)
             .collect();
+        let pending: Vec<_> = self
+            .inner
+            .pending_uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for ((registry, repo, _digest), url) in pending {
+            match self.inner.host(&registry) {
+                Ok(host) => open.push((host, repo, url)),
+                Err(e) => tracing::debug!(error = %e, "deleting a pending upload"),
+            }
+        }
         for (host, repo, url) in open {
             let scope = format!("repository:{repo}:pull,push");
             let req = crate::request::Request::new(reqwest::Method::DELETE, "")

@@ -62,7 +62,7 @@ pub fn registry_host(input: &str) -> Result<&str, ConfigError> {
         .unwrap_or(input)
         .trim_end_matches('/');
     ferry_image::validate_host(host)
-        .map_err(|_| ConfigError::InvalidRegistry(input.to_string()))?;
+        .map_err(|_| ConfigError::InvalidRegistry(ferry_image::redact_userinfo(input)))?;
     Ok(host)
 }
 

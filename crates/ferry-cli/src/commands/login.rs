@@ -22,7 +22,8 @@ pub struct LoginArgs {
     /// USER:PASS in one flag (instead of --username and a password)
     #[arg(long, value_name = "USER:PASS", conflicts_with_all = ["username", "password_stdin"])]
     pub creds: Option<crate::cli::SecretArg>,
-    /// Read the password from standard input (else from $FERRY_PASSWORD)
+    /// Read the password from standard input (else from $FERRY_PASSWORD, else asked on the
+    /// terminal without echo)
     #[arg(long)]
     pub password_stdin: bool,
     /// Store the credentials without checking them against the registry
@@ -47,7 +48,7 @@ fn target_file(g: &Global) -> Result<PathBuf> {
 
 pub async fn login(g: &Global, a: LoginArgs) -> Result<ExitCode> {
     let host = registry_host(&a.registry).map_err(usage)?;
-    let creds = login_credentials(&a)?;
+    let creds = login_credentials(&a, host)?;
     if !a.no_verify {
         authfile::verify_login(login_config(g)?, host, &creds)
             .await
