@@ -202,14 +202,23 @@ fn platforms(archs: &[&str], seed: u64) -> TestIndex {
 impl Bench {
     fn new(op: Op) -> Bench {
         let src = Registry::plain();
-        let realm_port = reserve_port();
-        let dst = Registry::builder()
-            .token(&[(USER, PASSWORD)])
-            .realm(&format!("http://127.0.0.1:{realm_port}/token"))
-            .start();
-        let kit_realm = dst.token_realm().expect("token realm");
-        let realm_upstream = kit_realm.trim_end_matches("/token").to_string();
-        let realm = Some(FaultProxy::to_url_on(realm_port, &realm_upstream, None));
+        // The realm proxy listens on a port the registry is told about before the proxy
+        // exists; when another process (or the registry itself) took that port meanwhile,
+        // start again with another.
+        let (dst, realm_port, realm_upstream, realm) = (0..5)
+            .find_map(|_| {
+                let realm_port = reserve_port();
+                let dst = Registry::builder()
+                    .token(&[(USER, PASSWORD)])
+                    .realm(&format!("http://127.0.0.1:{realm_port}/token"))
+                    .start();
+                let kit_realm = dst.token_realm().expect("token realm");
+                let upstream = kit_realm.trim_end_matches("/token").to_string();
+                let proxy = FaultProxy::try_to_url_on(realm_port, &upstream, None).ok()?;
+                Some((dst, realm_port, upstream, proxy))
+            })
+            .expect("a free port for the realm proxy in 5 attempts");
+        let realm = Some(realm);
         let idx = platforms(&["amd64", "arm64"], 500);
         images::push_index(&src, "src/app", Some("1"), &idx);
         match op {

@@ -137,7 +137,17 @@ impl FaultProxy {
     /// # Panics
     /// When the port cannot be bound.
     pub fn to_url_on(port: u16, upstream: &str, ca_pem: Option<&str>) -> FaultProxy {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind proxy");
+        FaultProxy::try_to_url_on(port, upstream, ca_pem).expect("bind proxy")
+    }
+
+    /// Like [`FaultProxy::to_url_on`], with the bind error returned (a reserved port that
+    /// another process took meanwhile) so the caller can pick another port.
+    pub fn try_to_url_on(
+        port: u16,
+        upstream: &str,
+        ca_pem: Option<&str>,
+    ) -> std::io::Result<FaultProxy> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("proxy addr").port();
         let state = Arc::new(State {
@@ -154,11 +164,11 @@ impl FaultProxy {
             .name("ferry-fault-proxy".into())
             .spawn(move || server::run(s, listener, rx))
             .expect("spawn proxy thread");
-        FaultProxy {
+        Ok(FaultProxy {
             state,
             shutdown: Some(tx),
             thread: Some(thread),
-        }
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
