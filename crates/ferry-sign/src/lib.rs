@@ -59,7 +59,9 @@ pub use error::SignError;
 pub use identity::{default_identity, identity_matches, parse_identity};
 pub use keys::{Passphrase, SignatureFormat, SigningKey, VerificationKey};
 pub use lookaside::Lookaside;
-pub use ops::{FoundSignature, SignOutcome, Verdict, Verification, lookaside_for, sign, verify};
+pub use ops::{
+    FoundSignature, SignOutcome, Verdict, Verification, find_signature, lookaside_for, sign, verify,
+};
 pub use payload::Payload;
 pub use pgp_key::{PgpKeyring, PgpSigner};
 pub use registries_d::{RegistriesD, ScopeSettings};

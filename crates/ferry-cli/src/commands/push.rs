@@ -17,7 +17,8 @@ use crate::{output, usage};
 #[derive(Args, Debug)]
 pub struct PushArgs {
     /// Target settings (YAML): registry, namespace, repo_layout, multiarch, tag_retries,
-    /// retry_wait, jobs, source_credentials, dest_credentials
+    /// retry_wait, jobs, source_credentials, dest_credentials, signing (keys for items'
+    /// dest_signing_key; simple signing goes to the lookaside --registries.d names)
     #[arg(long, value_name = "FILE")]
     pub target: PathBuf,
     /// Print the plan and what each destination would get; write nothing
@@ -81,6 +82,7 @@ pub async fn run(g: &Global, a: PushArgs) -> Result<ExitCode> {
         skip_unsupported: a.skip_unsupported,
         client,
         shard: a.shard,
+        registries_d: g.registries_d.clone(),
         jobs_per_registry: g.jobs_per_registry.map(usize::from),
         source_credentials: side_creds(g, Role::Source)?,
         dest_credentials: side_creds(g, Role::Destination)?,
