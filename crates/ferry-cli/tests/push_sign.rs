@@ -31,6 +31,8 @@ fn gpg_key(dir: &Path, pass: &str) -> Gpg {
     ferry_testkit::ensure_tools();
     let home = dir.join("gnupg");
     std::fs::create_dir_all(&home).unwrap();
+    // A cheap key derivation for the exported secret key: each push decrypts it.
+    std::fs::write(home.join("gpg-agent.conf"), "s2k-count 65536\n").unwrap();
     let gpg = |args: &[&str]| {
         let out = Command::new("gpg")
             .env("GNUPGHOME", &home)
