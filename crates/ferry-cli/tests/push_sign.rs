@@ -489,3 +489,58 @@ fn pubtools_reference_registries_name_the_identity_and_its_lookaside() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+#[test]
+fn a_signing_failure_fails_the_item_and_keeps_the_tag() {
+    let build = Registry::plain();
+    let quay = Registry::plain();
+    let img = images::simple(441, Format::Docker);
+    images::push_image(&build, "osbs/app", Some("4"), &img);
+    let f = Ferry::new(&[&build, &quay]);
+    let dir = f.dir.path();
+    let key = gpg_key(dir, "");
+    let key_id = &key.fingerprint[key.fingerprint.len() - 16..];
+    // A lookaside nobody can write (a directory under /proc).
+    let rd = dir.join("registries.d");
+    std::fs::create_dir_all(&rd).unwrap();
+    write(
+        &rd.join("default.yaml"),
+        "default-docker:\n  lookaside: file:///proc/ferry-no-such-dir/sigstore\n",
+    );
+    let settings = f.path("target.yaml");
+    write(
+        &settings,
+        &format!(
+            "registry: \"{}\"\nsigning: [{{key_id: {key_id}, key_file: {}}}]\n",
+            quay.host(),
+            s(&key.secret)
+        ),
+    );
+    let source = format!(
+        "registry:?image={}/osbs/app:4&dest=product/app&dest_signing_key={key_id}",
+        build.host()
+    );
+    let r = f.run(&[
+        "--registries.d",
+        &s(&rd),
+        "-o",
+        "json",
+        "push",
+        "--target",
+        settings.to_str().unwrap(),
+        &source,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["items"][0]["state"], "FAILED", "{}", r.stdout);
+    let reason = v["items"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("signing") && reason.contains("/proc/ferry-no-such-dir"),
+        "{reason}"
+    );
+    assert_eq!(statuses(&v), ["failed"]);
+    assert_eq!(v["summary"]["signing_failed"], 1);
+    // The tag was written and stays: signing comes after it.
+    assert_eq!(v["destinations"][0]["action"], "copied");
+    assert_eq!(skopeo::list_tags(&quay, "product/app"), ["4"]);
+}
