@@ -311,8 +311,12 @@ pub enum Command {
   ferry push --target quay.yaml --dry-run 'registry:?image=reg.io/ns/app:1.0&dest=product/app'
   ferry push --plan-shards 4 -o json --target quay.yaml items.yaml
   ferry push --shard 1/4 --report shard-1.json --target quay.yaml items.yaml
+  ferry --registries.d ./registries.d push --target signed.yaml items.yaml
 
 Exit 0 only when every item is PUSHED; 2 when the settings or items are invalid (nothing written).
+Items whose dest_signing_key names a key of the settings' `signing:` are signed after each tag is
+written (simple signing into the lookaside --registries.d names, or a cosign attachment); an item
+naming a key not configured is INVALID. A wrong key passphrase: exit 1, nothing written.
 A sharded push (--shard INDEX/COUNT) writes only the destination repositories its shard owns
 (a stable hash of the repository name): COUNT such processes do what one push does; combine
 their reports with `ferry report merge`.")]

@@ -224,6 +224,7 @@ pub fn publish_options(
         skip_unsupported: a.skip_unsupported,
         client,
         shard: a.shard,
+        registries_d: g.registries_d.clone(),
         jobs_per_registry: g.jobs_per_registry.map(usize::from),
         source_credentials: side_creds(g, Role::Source)?,
         dest_credentials: side_creds(g, Role::Destination)?,

@@ -28,6 +28,7 @@ mod registry_source;
 mod report_merge;
 mod settings;
 mod shard;
+mod signing;
 mod sources;
 mod workflows;
 
@@ -37,9 +38,11 @@ pub use publish::{PublishError, PublishOptions, plan_shards, publish};
 pub use registry_source::{RegistrySourceError, load_registry_source};
 pub use report_merge::{ReportMergeError, merge_shard_reports};
 pub use settings::{
-    CredentialSettings, MultiArch, RepoLayout, SettingsError, TargetSettings, parse_duration,
+    CredentialSettings, MultiArch, RepoLayout, SettingsError, SigningSettings, TargetSettings,
+    parse_duration,
 };
 pub use shard::{MAX_SHARDS, Shard, ShardError, ShardLoad, shard_loads, shard_of, shard_plan};
+pub use signing::{PushSigning, SignatureReport, SignatureStatus, SigningError};
 pub use sources::{
     FileEntries, LenientItem, LoadError, finish_loading, item_hosts, load_file_sources_lenient,
     load_items, load_items_and_skipped, load_items_lenient, source_hosts,

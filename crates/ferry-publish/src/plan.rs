@@ -119,10 +119,24 @@ pub fn destinations(
     source_tags: &[String],
     settings: &TargetSettings,
 ) -> Result<Vec<Reference>, String> {
+    Ok(destinations_with_repos(dest, source_tags, settings)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect())
+}
+
+/// The destination references of one item, each with the repository as the item names it
+/// (`product/app`, before the namespace and the flat layout apply): the name a signature's
+/// identity on a reference registry uses.
+pub(crate) fn destinations_with_repos(
+    dest: &[String],
+    source_tags: &[String],
+    settings: &TargetSettings,
+) -> Result<Vec<(Reference, String)>, String> {
     if dest.is_empty() {
         return Err("no dest: nowhere to push".into());
     }
-    let mut out: Vec<Reference> = Vec::new();
+    let mut out: Vec<(Reference, String)> = Vec::new();
     for entry in dest {
         let entry = entry.trim();
         let (repo, tags): (&str, Vec<&str>) = match entry.rsplit_once(':') {
@@ -143,8 +157,8 @@ pub fn destinations(
         for tag in tags {
             let r = Reference::from_parts(&settings.registry, &repository, Some(tag), None)
                 .map_err(|e| format!("dest {entry:?}: {e}"))?;
-            if !out.contains(&r) {
-                out.push(r);
+            if !out.iter().any(|(o, _)| o == &r) {
+                out.push((r, repo.trim_matches('/').to_string()));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `publish`: everything `ferry push` does, as one library call — load the items of the
 //! sources, validate and plan them, refuse what cannot be pushed, run the plan and report.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferry_copy::{CopyEngine, CopyOptions, Progress};
@@ -10,6 +11,7 @@ use ferry_registry::{Client, ClientConfig, Credentials, RegistryError};
 use crate::plan::{Rejected, Rejection, plan_push};
 use crate::settings::{CredentialSettings, SettingsError, TargetSettings};
 use crate::shard::{Shard, ShardError, ShardLoad, shard_loads, shard_plan};
+use crate::signing::{self, SigningError};
 use crate::sources::{
     LoadError, finish_loading, item_hosts, load_file_sources_lenient, source_hosts,
 };
@@ -44,6 +46,10 @@ pub struct PublishOptions {
     pub dest_credentials: Option<Credentials>,
     /// Carry out only this shard of the push (destinations whose repository it owns).
     pub shard: Option<Shard>,
+    /// The containers-registries.d(5) directory naming the lookasides simple signing
+    /// signatures go to (`None`: the default one); read only when an item asks for
+    /// signing with an OpenPGP key.
+    pub registries_d: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for PublishOptions {
@@ -57,6 +63,7 @@ impl std::fmt::Debug for PublishOptions {
             .field("source_credentials", &self.source_credentials)
             .field("dest_credentials", &self.dest_credentials)
             .field("shard", &self.shard)
+            .field("registries_d", &self.registries_d)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +94,9 @@ pub enum PublishError {
     /// A source manifest that cannot be parsed (sizing shards).
     #[error("source manifest: {0}")]
     Manifest(String),
+    /// A signing key the items name cannot be loaded (see [`SigningError::is_usage`]).
+    #[error(transparent)]
+    Signing(SigningError),
     /// `strict` and some items are invalid: `NAME: REASON` each.
     #[error("--strict: {} invalid item(s), nothing pushed: {}", .0.len(), .0.join("; "))]
     Strict(Vec<String>),
@@ -111,6 +121,7 @@ impl PublishError {
             // A push-items file that cannot be read is as bad as one that cannot be parsed.
             PublishError::Source(e) => matches!(e, LoadError::File(_)),
             PublishError::Shard(_) => true,
+            PublishError::Signing(e) => e.is_usage(),
             PublishError::Client(_) | PublishError::Manifest(_) => false,
         }
     }
@@ -245,6 +256,7 @@ pub async fn publish(
         skipped,
     } = read_items(settings, sources, options).await?;
     let plan = plan_push(&items, settings, options.skip_unsupported);
+    let plan = signing::reject_unconfigured(plan, &items, settings);
     let plan = match options.shard {
         Some(shard) => shard_plan(&plan, shard),
         None => plan,
@@ -266,6 +278,10 @@ pub async fn publish(
     if options.strict && !invalid.is_empty() {
         return Err(PublishError::Strict(invalid));
     }
+
+    let signing = signing::prepare(settings, &items, &plan, options.registries_d.as_deref())
+        .map_err(PublishError::Signing)?
+        .map(Arc::new);
 
     let mut dest_config = src_config;
     if let Some(c) = dest_creds {
@@ -289,6 +305,7 @@ pub async fn publish(
             ..Retry::default()
         },
         groups_at_once: settings.jobs,
+        signing,
     };
     let mut report = execute_plan(&engine, &src_client, &dest_client, &items, &plan, &opts).await;
     report.items.extend(unreadable);

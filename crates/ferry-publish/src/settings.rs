@@ -5,11 +5,15 @@
 //! `dest_quay_user`, ...; see [`pubtools`] and docs/settings.md for the mapping).
 
 mod pubtools;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use signing::SigningSettings;
+use signing::validate_signing;
 
 /// How a repository path maps to the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
@@ -172,6 +176,8 @@ pub(crate) struct RawSettings {
     source_credentials: Option<CredentialSettings>,
     #[serde(default)]
     dest_credentials: Option<CredentialSettings>,
+    #[serde(default)]
+    signing: Vec<SigningSettings>,
 }
 
 /// Validated target settings.
@@ -201,6 +207,8 @@ pub struct TargetSettings {
     /// The public registries a signature's identity names (pubtools-quay's
     /// `docker_settings.docker_reference_registry`), in their order; empty when not given.
     pub reference_registries: Vec<String>,
+    /// The signing keys items may name in `dest_signing_key` (`signing:`).
+    pub signing: Vec<SigningSettings>,
     /// The shape the settings were written in.
     pub format: SettingsFormat,
     /// Keys of the file that ferry accepts but does not use (pubtools-quay's settings for
@@ -412,6 +420,15 @@ impl TargetSettings {
                 }
             }
         }
+        validate_signing(&raw.signing).map_err(|(i, reason)| {
+            invalid(
+                "signing",
+                match i {
+                    Some(i) => format!("entry {}: {reason}", i + 1),
+                    None => reason,
+                },
+            )
+        })?;
         Ok(TargetSettings {
             registry: raw.registry,
             namespace,
@@ -423,6 +440,7 @@ impl TargetSettings {
             source_credentials: raw.source_credentials,
             source_credentials_host: None,
             dest_credentials: raw.dest_credentials,
+            signing: raw.signing,
             reference_registries: Vec::new(),
             format: SettingsFormat::Ferry,
             unused_keys: Vec::new(),

@@ -45,6 +45,7 @@ fn opts(dry_run: bool) -> PushOptions {
             ..Retry::default()
         },
         groups_at_once: 4,
+        signing: None,
     }
 }
 

@@ -42,7 +42,7 @@ impl fmt::Debug for Passphrase {
 }
 
 /// The two signature formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureFormat {
     /// containers-signature(5) "simple signing": an OpenPGP-signed JSON payload stored in

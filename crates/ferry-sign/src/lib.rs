@@ -61,7 +61,9 @@ pub use identity::{default_identity, identity_matches, parse_identity};
 pub use images::{sign_images, signing_identity, verify_images};
 pub use keys::{Passphrase, SignatureFormat, SigningKey, VerificationKey};
 pub use lookaside::Lookaside;
-pub use ops::{FoundSignature, SignOutcome, Verdict, Verification, lookaside_for, sign, verify};
+pub use ops::{
+    FoundSignature, SignOutcome, Verdict, Verification, find_signature, lookaside_for, sign, verify,
+};
 pub use payload::Payload;
 pub use pgp_key::{PgpKeyring, PgpSigner};
 pub use registries_d::{RegistriesD, ScopeSettings};

@@ -154,6 +154,77 @@ fn attachment_location(repo: &Repository, digest: &Digest) -> String {
     )
 }
 
+/// The signature by `key` for `identity` and `digest` already where [`sign`] would write
+/// one (the `lookaside-staging` or lookaside registries.d names for `repo`, or the
+/// attachment in `repo`), as the outcome `sign` would report (`added: false`); `None`
+/// when there is none. Reads only: what a dry run asks.
+pub async fn find_signature(
+    repo: &Repository,
+    digest: &Digest,
+    identity: &Reference,
+    key: &SigningKey,
+    config: &RegistriesD,
+) -> Result<Option<SignOutcome>, SignError> {
+    Ok(existing(repo, digest, identity, key, config)
+        .await?
+        .found
+        .map(|location| SignOutcome {
+            digest: digest.to_string(),
+            identity: identity.to_string(),
+            format: key.format(),
+            added: false,
+            location,
+        }))
+}
+
+/// What is already stored for a digest: the matching signature's location, if any, and
+/// how many simple signing signatures there are (the next index is one more).
+struct Existing {
+    found: Option<String>,
+    count: usize,
+}
+
+async fn existing(
+    repo: &Repository,
+    digest: &Digest,
+    identity: &Reference,
+    key: &SigningKey,
+    config: &RegistriesD,
+) -> Result<Existing, SignError> {
+    let identity_str = identity.to_string();
+    let verifier = key.verification_key();
+    let same = |found: &FoundSignature| {
+        found.verdict == Verdict::Valid
+            && found.payload.as_ref().map(|p| p.identity.as_str()) == Some(identity_str.as_str())
+    };
+    match key {
+        SigningKey::Pgp(_) => {
+            let lookaside = lookaside_for(config, repo, true)?;
+            let signatures = lookaside.read(digest).await?;
+            let found = signatures.iter().enumerate().find_map(|(i, sig)| {
+                same(&judge_simple(&verifier, sig, digest, identity))
+                    .then(|| lookaside.signature_url(digest, i + 1).to_string())
+            });
+            Ok(Existing {
+                found,
+                count: signatures.len(),
+            })
+        }
+        SigningKey::Cosign(_) => {
+            let location = attachment_location(repo, digest);
+            let signatures = attachments::read_signatures(repo, digest).await?;
+            let found = signatures
+                .iter()
+                .any(|sig| same(&judge_cosign(&verifier, sig, digest, identity, &location)))
+                .then(|| location.clone());
+            Ok(Existing {
+                found,
+                count: signatures.len(),
+            })
+        }
+    }
+}
+
 /// Signs manifest `digest` of `repo` for `identity` with `key`: a simple signing
 /// signature written to the lookaside registries.d names for the repository
 /// (`lookaside-staging` first), or a cosign signature appended to the attachment in the
@@ -167,7 +238,6 @@ pub async fn sign(
     config: &RegistriesD,
 ) -> Result<SignOutcome, SignError> {
     let identity_str = identity.to_string();
-    let verifier = key.verification_key();
     let outcome = |added: bool, location: String| SignOutcome {
         digest: digest.to_string(),
         identity: identity_str.clone(),
@@ -175,40 +245,22 @@ pub async fn sign(
         added,
         location,
     };
+    let before = existing(repo, digest, identity, key, config).await?;
+    if let Some(location) = before.found {
+        return Ok(outcome(false, location));
+    }
     match key {
         SigningKey::Pgp(k) => {
             let lookaside = lookaside_for(config, repo, true)?;
-            let existing = lookaside.read(digest).await?;
-            for (i, sig) in existing.iter().enumerate() {
-                let found = judge_simple(&verifier, sig, digest, identity);
-                if found.verdict == Verdict::Valid
-                    && found.payload.as_ref().map(|p| p.identity.as_str())
-                        == Some(identity_str.as_str())
-                {
-                    return Ok(outcome(
-                        false,
-                        lookaside.signature_url(digest, i + 1).to_string(),
-                    ));
-                }
-            }
             let body = payload::build(SIMPLE_SIGNING_TYPE, digest, &identity_str);
             let signature = k.sign(&body)?;
             let url = lookaside
-                .write(digest, existing.len() + 1, &signature)
+                .write(digest, before.count + 1, &signature)
                 .await?;
             Ok(outcome(true, url.to_string()))
         }
         SigningKey::Cosign(k) => {
             let location = attachment_location(repo, digest);
-            for sig in attachments::read_signatures(repo, digest).await? {
-                let found = judge_cosign(&verifier, &sig, digest, identity, &location);
-                if found.verdict == Verdict::Valid
-                    && found.payload.as_ref().map(|p| p.identity.as_str())
-                        == Some(identity_str.as_str())
-                {
-                    return Ok(outcome(false, location));
-                }
-            }
             let body = payload::build(COSIGN_TYPE, digest, &identity_str);
             let signature = k.sign(&body);
             let added = attachments::append_signature(repo, digest, &body, &signature).await?;

@@ -68,6 +68,6 @@ pub use ferry_items::{
 pub use ferry_publish::{
     DestinationAction, DestinationReport, ItemReport, LoadError, MergeAction, MergeKey,
     MergeOptions, MergeOutcome, PublishError, PublishOptions, PushReport, Rejection, Retry,
-    SettingsError, TagResult, TargetSettings, UntagOutcome, WorkflowError, load_items, merge,
-    publish, tag, untag,
+    SettingsError, SignatureReport, SignatureStatus, SigningSettings, TagResult, TargetSettings,
+    UntagOutcome, WorkflowError, load_items, merge, publish, tag, untag,
 };

@@ -16,7 +16,8 @@ use crate::{error, output, usage};
 #[derive(Args, Debug)]
 pub struct PushArgs {
     /// Target settings (YAML): registry, namespace, repo_layout, multiarch, tag_retries,
-    /// retry_wait, jobs, source_credentials, dest_credentials
+    /// retry_wait, jobs, source_credentials, dest_credentials, signing (keys for items'
+    /// dest_signing_key; simple signing goes to the lookaside --registries.d names)
     #[arg(long, value_name = "FILE")]
     pub target: PathBuf,
     /// Print the plan and what each destination would get; write nothing

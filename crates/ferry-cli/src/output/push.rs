@@ -35,6 +35,9 @@ pub fn push_report(r: &PushReport) -> Result<()> {
             (Some(dg), None) => crate::outln!("  {action:>11}  {}  {dg}", d.destination)?,
             (None, None) => crate::outln!("  {action:>11}  {}", d.destination)?,
         }
+        for sig in &d.signatures {
+            signature_line(sig)?;
+        }
     }
     crate::outln!("items:")?;
     for i in &r.items {
@@ -118,4 +121,24 @@ pub fn report(format: crate::cli::Output, r: &PushReport) -> Result<()> {
         crate::cli::Output::Json | crate::cli::Output::Yaml => structured(format, r),
         crate::cli::Output::Text => push_report(r),
     }
+}
+
+/// One signature of a destination: its status, what was signed as what, by which key, where.
+fn signature_line(sig: &ferry_publish::SignatureReport) -> Result<()> {
+    let status = serde_json::to_value(sig.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let digest = sig.digest.as_ref().map(|d| d.as_str()).unwrap_or("-");
+    let at = match (&sig.location, &sig.error) {
+        (_, Some(e)) => format!("  ({e})"),
+        (Some(l), None) => format!("  {l}"),
+        (None, None) => String::new(),
+    };
+    crate::outln!(
+        "  {status:>11}  {digest} as {} (key {}, {}){at}",
+        sig.identity,
+        sig.key_id,
+        sig.format
+    )
 }

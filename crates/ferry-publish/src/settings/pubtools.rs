@@ -91,8 +91,9 @@ pub(crate) const UNUSED: &[&str] = &[
     "ssh_username",
     "ssh_password",
     "ssh_key_filename",
-    // Signing (a later step of ferry) and security manifests.
-    "signing",
+    // Signing through pubtools-sign (`signing` in its own shape, a list of signer
+    // configurations, is listed as unused too: see `is_pubtools_signing`) and security
+    // manifests.
     "cosign_private_key_path",
     "cosign_public_key_path",
     "cosign_rekor_url",
@@ -124,6 +125,7 @@ const FERRY: &[&str] = &[
     "jobs",
     "source_credentials",
     "dest_credentials",
+    "signing",
 ];
 
 /// A ferry key and the pubtools-quay keys that say the same thing.
@@ -258,7 +260,7 @@ impl Parser<'_> {
         let mut unused = Vec::new();
         for key in self.map.keys() {
             let k = key.as_str();
-            if UNUSED.contains(&k) {
+            if UNUSED.contains(&k) || (k == "signing" && self.is_pubtools_signing()?) {
                 unused.push(key.clone());
             } else if k == "docker_settings" {
                 // Its keys other than the reference registries, where it stands.
@@ -306,6 +308,7 @@ impl Parser<'_> {
             jobs: default_jobs(),
             source_credentials: None,
             dest_credentials: None,
+            signing: Vec::new(),
         };
         for (key, v) in self
             .map
@@ -322,6 +325,7 @@ impl Parser<'_> {
                 "jobs" => raw.jobs = self.ferry(key, v)?,
                 "source_credentials" => raw.source_credentials = self.ferry(key, v)?,
                 "dest_credentials" => raw.dest_credentials = self.ferry(key, v)?,
+                "signing" if !self.is_pubtools_signing()? => raw.signing = self.ferry(key, v)?,
                 _ => {}
             }
         }
@@ -389,6 +393,25 @@ impl Parser<'_> {
         settings.unused_keys = unused;
         settings.warnings = warnings;
         Ok(settings)
+    }
+
+    /// Whether `signing` is pubtools-quay's (a list of pubtools-sign signer
+    /// configurations, which ferry does not use) rather than ferry's (entries with a
+    /// `key_file`). A list mixing both is refused.
+    fn is_pubtools_signing(&self) -> Result<bool, SettingsError> {
+        let Some(Value::Array(list)) = self.get("signing") else {
+            return Ok(false);
+        };
+        let ferry = list.iter().filter(|e| e.get("key_file").is_some()).count();
+        match ferry {
+            0 if !list.is_empty() => Ok(true),
+            n if n == list.len() => Ok(false),
+            _ => Err(self.err(
+                "signing",
+                "mixes ferry's entries ({key_id, key_file, ...}) with pubtools-quay's signer \
+                 configurations; give one kind",
+            )),
+        }
     }
 
     /// `{side}_quay_user` with exactly one of `{side}_quay_password` (inline, with a

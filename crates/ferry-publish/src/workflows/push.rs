@@ -17,6 +17,7 @@ use super::retry::Retry;
 use crate::listmerge::MergeAction;
 use crate::plan::{GroupKind, PushGroup, PushPlan, Rejection};
 use crate::settings::MultiArch;
+use crate::signing::{PushSigning, SignatureReport, SignatureStatus, dry_run_digests};
 use ferry_items::{PushItem, PushItemState};
 
 /// What happened at one destination tag.
@@ -50,6 +51,32 @@ pub struct DestinationReport {
     pub attempts: u32,
     /// Why it failed.
     pub error: Option<String>,
+    /// The signatures of what was pushed here (items with a `dest_signing_key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignatureReport>,
+}
+
+impl DestinationReport {
+    /// Why this destination failed: its error, or its signatures' failures.
+    pub fn failure(&self) -> Option<String> {
+        if self.action == DestinationAction::Failed {
+            return Some(self.error.clone().unwrap_or_else(|| "failed".into()));
+        }
+        let failed: Vec<String> = self
+            .signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::Failed)
+            .map(|s| {
+                format!(
+                    "signing {} as {}: {}",
+                    s.digest.as_ref().map(Digest::as_str).unwrap_or("the tag"),
+                    s.identity,
+                    s.error.as_deref().unwrap_or("failed")
+                )
+            })
+            .collect();
+        (!failed.is_empty()).then(|| failed.join("; "))
+    }
 }
 
 /// The report line of one item.
@@ -119,6 +146,12 @@ pub struct PushSummary {
     pub items_failed: usize,
     /// Items left out on request (`skip_unsupported`) or of pushsource's other classes.
     pub skipped: usize,
+    /// Signatures written (for a dry run: to be written).
+    pub signed: usize,
+    /// Signatures already there.
+    pub signatures_present: usize,
+    /// Signatures that failed.
+    pub signing_failed: usize,
 }
 
 impl PushSummary {
@@ -145,7 +178,15 @@ impl std::fmt::Display for PushSummary {
             self.invalid,
             self.items_failed,
             self.skipped
-        )
+        )?;
+        if self.signed + self.signatures_present + self.signing_failed > 0 {
+            write!(
+                f,
+                "; signatures: {} signed, {} present, {} failed",
+                self.signed, self.signatures_present, self.signing_failed
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -227,6 +268,13 @@ impl PushReport {
                 DestinationAction::Unchanged => s.unchanged += 1,
                 DestinationAction::Failed => s.failed += 1,
             }
+            for sig in &d.signatures {
+                match sig.status {
+                    SignatureStatus::Signed | SignatureStatus::WouldSign => s.signed += 1,
+                    SignatureStatus::Present => s.signatures_present += 1,
+                    SignatureStatus::Failed => s.signing_failed += 1,
+                }
+            }
         }
         for i in self.items.iter().filter(|i| !i.elsewhere) {
             if i.is_skipped() {
@@ -255,6 +303,8 @@ pub struct PushOptions {
     /// Groups pushed at once. A group holds its slot while it reads and writes, not while
     /// its merges wait for confirmation: those waits overlap across all groups.
     pub groups_at_once: usize,
+    /// What to sign once a destination is written and confirmed (`None`: nothing).
+    pub signing: Option<Arc<PushSigning>>,
 }
 
 struct GroupResult {
@@ -281,7 +331,7 @@ pub async fn execute_plan(
                 let slot = slots.acquire().await.ok();
                 (
                     i,
-                    push_group(engine, src_client, dest_client, g, opts, slot).await,
+                    push_group(engine, src_client, dest_client, i, g, opts, slot).await,
                 )
             }
         }))
@@ -315,10 +365,10 @@ pub async fn execute_plan(
     let mut destinations = Vec::new();
     for (i, result) in results {
         let group = &plan.groups[i];
-        let failed: Vec<&DestinationReport> = result
+        let failed: Vec<(&DestinationReport, String)> = result
             .reports
             .iter()
-            .filter(|d| d.action == DestinationAction::Failed)
+            .filter_map(|d| d.failure().map(|f| (d, f)))
             .collect();
         let (state, reason) = if let Some(missing) = &result.source_missing {
             (PushItemState::NotFound, Some(missing.clone()))
@@ -328,13 +378,7 @@ pub async fn execute_plan(
                 Some(
                     failed
                         .iter()
-                        .map(|d| {
-                            format!(
-                                "{}: {}",
-                                d.destination,
-                                d.error.as_deref().unwrap_or("failed")
-                            )
-                        })
+                        .map(|(d, f)| format!("{}: {f}", d.destination))
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),
@@ -366,6 +410,7 @@ async fn push_group(
     engine: &CopyEngine,
     src_client: &Client,
     dest_client: &Client,
+    group_index: usize,
     group: &PushGroup,
     opts: &PushOptions,
     slot: Option<SemaphorePermit<'_>>,
@@ -392,6 +437,7 @@ async fn push_group(
                     digest: None,
                     attempts: 1,
                     error: Some(format!("source {}: {e}", group.source)),
+                    signatures: Vec::new(),
                 })
                 .collect();
             return GroupResult {
@@ -458,6 +504,15 @@ async fn push_group(
                     Ok((a, dg)) => (a, Some(dg), None),
                     Err(e) => (DestinationAction::Failed, None, Some(e.to_string())),
                 };
+                // Signed only once the tag is written and confirmed.
+                let signatures = match (&opts.signing, &digest) {
+                    (Some(s), Some(dg)) if s.wants(group_index, d) => {
+                        let dry = opts.dry_run.then(|| dry_run_digests(dg, top));
+                        s.sign_destination(dest_client, group_index, d, dg, dry)
+                            .await
+                    }
+                    _ => Vec::new(),
+                };
                 DestinationReport {
                     destination: d.to_string(),
                     source: source_name(&group.source, top),
@@ -465,6 +520,7 @@ async fn push_group(
                     digest,
                     attempts,
                     error,
+                    signatures,
                 }
             }
         },
