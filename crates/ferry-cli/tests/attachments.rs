@@ -5,11 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Ferry, writes_since};
 use ferry_testkit::Registry;
 use ferry_testkit::images::{self, Format, TestImage};
+use ferry_testkit::keys::p256_key;
 use ferry_testkit::proxy::FaultProxy;
 use ferry_testkit::skopeo::{inspect_raw, list_tags, try_inspect_raw};
 
@@ -20,42 +20,6 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// A cosign key pair (PKCS#8 private, SPKI public) made by openssl.
-fn cosign_key(dir: &Path) -> (PathBuf, PathBuf) {
-    ferry_testkit::ensure_tools();
-    let ec = dir.join("ec.pem");
-    let key = dir.join("cosign.key");
-    let public = dir.join("cosign.pub");
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        &s(&ec),
-    ]);
-    openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-nocrypt",
-        "-in",
-        &s(&ec),
-        "-out",
-        &s(&key),
-    ]);
-    openssl(&["ec", "-in", &s(&ec), "-pubout", "-out", &s(&public)]);
-    (key, public)
-}
-
 struct Signer {
     key: PathBuf,
     public: PathBuf,
@@ -64,7 +28,7 @@ struct Signer {
 
 impl Signer {
     fn new(f: &Ferry) -> Signer {
-        let (key, public) = cosign_key(f.dir.path());
+        let (key, public) = p256_key(f.dir.path(), "cosign");
         Signer {
             key,
             public,

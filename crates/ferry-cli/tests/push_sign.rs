@@ -8,71 +8,8 @@ use std::process::{Command, Output};
 
 use common::{Ferry, write, writes_since};
 use ferry_testkit::images::{self, Format};
+use ferry_testkit::keys::{GpgKey, p256_key};
 use ferry_testkit::{Registry, skopeo};
-
-/// A gpg key protected by `pass`: (GNUPGHOME, fingerprint, armored secret, armored public).
-struct Gpg {
-    home: PathBuf,
-    fingerprint: String,
-    secret: PathBuf,
-    public: PathBuf,
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", &self.home)
-            .args(["--kill", "all"])
-            .output();
-    }
-}
-
-fn gpg_key(dir: &Path, pass: &str) -> Gpg {
-    ferry_testkit::ensure_tools();
-    let home = dir.join("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    // A cheap key derivation for the exported secret key: each push decrypts it.
-    std::fs::write(home.join("gpg-agent.conf"), "s2k-count 65536\n").unwrap();
-    let gpg = |args: &[&str]| {
-        let out = Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args([
-                "--batch",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                pass,
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
-    let uid = "Pusher <pusher@ferry.test>";
-    gpg(&["--quick-gen-key", uid, "default", "default", "never"]);
-    let listing = String::from_utf8(gpg(&["--with-colons", "--list-secret-keys"])).unwrap();
-    let fingerprint = listing
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .and_then(|l| l.split(':').nth(9))
-        .unwrap()
-        .to_string();
-    let secret = dir.join("secret.asc");
-    let public = dir.join("public.asc");
-    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys", uid])).unwrap();
-    std::fs::write(&public, gpg(&["--armor", "--export", uid])).unwrap();
-    Gpg {
-        home,
-        fingerprint,
-        secret,
-        public,
-    }
-}
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -157,7 +94,7 @@ fn push_signs_every_tag_skopeo_accepts_it_and_a_second_push_adds_nothing() {
     images::push_index(&build, "osbs/app", Some("1.0"), &idx);
     let f = Ferry::new(&[&build, &quay]);
     let dir = f.dir.path();
-    let key = gpg_key(dir, "push sesame");
+    let key = GpgKey::new(dir, "pusher", "push sesame");
     let key_id = &key.fingerprint[key.fingerprint.len() - 16..];
     let (lookaside, rd) = registries_d(dir);
     let settings = f.path("target.yaml");
@@ -344,33 +281,7 @@ fn a_cosign_key_in_push_attaches_a_signature_ferry_verify_accepts() {
     images::push_image(&build, "osbs/app", Some("2"), &img);
     let f = Ferry::new(&[&build, &quay]);
     let dir = f.dir.path();
-    let ec = dir.join("ec.pem");
-    let key = dir.join("cosign.key");
-    let public = dir.join("cosign.pub");
-    for args in [
-        vec![
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &s(&ec),
-        ],
-        vec![
-            "pkcs8",
-            "-topk8",
-            "-nocrypt",
-            "-in",
-            &s(&ec),
-            "-out",
-            &s(&key),
-        ],
-        vec!["ec", "-in", &s(&ec), "-pubout", "-out", &s(&public)],
-    ] {
-        let o = Command::new("openssl").args(&args).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    let (key, public) = p256_key(dir, "cosign");
     let settings = f.path("target.yaml");
     write(
         &settings,
@@ -433,7 +344,7 @@ fn pubtools_reference_registries_name_the_identity_and_its_lookaside() {
     images::push_image(&build, "osbs/app", Some("3"), &img);
     let f = Ferry::new(&[&build, &quay, &public]);
     let dir = f.dir.path();
-    let key = gpg_key(dir, "");
+    let key = GpgKey::new(dir, "pusher", "");
     let key_id = &key.fingerprint[key.fingerprint.len() - 16..];
     let (lookaside, rd) = registries_d(dir);
     let settings = f.path("target.json");
@@ -498,7 +409,7 @@ fn a_signing_failure_fails_the_item_and_keeps_the_tag() {
     images::push_image(&build, "osbs/app", Some("4"), &img);
     let f = Ferry::new(&[&build, &quay]);
     let dir = f.dir.path();
-    let key = gpg_key(dir, "");
+    let key = GpgKey::new(dir, "pusher", "");
     let key_id = &key.fingerprint[key.fingerprint.len() - 16..];
     // A lookaside nobody can write (a directory under /proc).
     let rd = dir.join("registries.d");

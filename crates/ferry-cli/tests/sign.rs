@@ -3,51 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::Ferry;
 use ferry_testkit::Registry;
 use ferry_testkit::images::{self, Format};
-
-/// A gpg key (protected by `pass` when not empty): (GNUPGHOME, armored secret, armored
-/// public).
-fn gpg_key(dir: &Path, name: &str, pass: &str) -> (PathBuf, PathBuf, PathBuf) {
-    ferry_testkit::ensure_tools();
-    let home = dir.join(format!("gnupg-{name}"));
-    std::fs::create_dir_all(&home).unwrap();
-    let gpg = |args: &[&str]| {
-        let out = Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args([
-                "--batch",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                pass,
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
-    let uid = format!("{name} <{name}@ferry.test>");
-    gpg(&["--quick-gen-key", &uid, "default", "default", "never"]);
-    let secret = dir.join(format!("{name}.sec.asc"));
-    let public = dir.join(format!("{name}.pub.asc"));
-    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys", &uid])).unwrap();
-    std::fs::write(&public, gpg(&["--armor", "--export", &uid])).unwrap();
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", &home)
-        .args(["--kill", "all"])
-        .output();
-    (home, secret, public)
-}
+use ferry_testkit::keys::{GpgKey, p256_key};
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -76,8 +37,10 @@ fn simple_signing_sign_verify_and_every_refusal() {
         ),
     )
     .unwrap();
-    let (_h, secret, public) = gpg_key(dir, "signer", "open sesame");
-    let (_h2, _other_secret, other_public) = gpg_key(dir, "other", "");
+    let signer = GpgKey::new(dir, "signer", "open sesame");
+    let other = GpgKey::new(dir, "other", "");
+    let (secret, public) = (signer.secret.clone(), signer.public.clone());
+    let other_public = other.public.clone();
     let app = format!("{}/team/app:1.0", reg.host());
 
     // Wrong passphrase: exit 1, said plainly, never printed.
@@ -210,36 +173,7 @@ fn cosign_sign_and_verify_with_openssl_and_encrypted_keys() {
     images::push_image(&reg, "team/app", Some("1"), &img);
     let f = Ferry::new(&[&reg]);
     let dir = f.dir.path();
-    let ec = dir.join("ec.pem");
-    let key = dir.join("cosign.key");
-    let public = dir.join("cosign.pub");
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        &s(&ec),
-    ]);
-    openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-nocrypt",
-        "-in",
-        &s(&ec),
-        "-out",
-        &s(&key),
-    ]);
-    openssl(&["ec", "-in", &s(&ec), "-pubout", "-out", &s(&public)]);
+    let (key, public) = p256_key(dir, "cosign");
     let empty_rd = dir.join("no-registries.d");
     let app = format!("{}/team/app:1", reg.host());
 

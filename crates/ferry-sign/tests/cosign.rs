@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,50 +17,8 @@ use ferry_sign::{
 };
 use ferry_testkit::Registry;
 use ferry_testkit::images::{self, Format};
+use ferry_testkit::keys::{openssl, p256_key};
 use serde_json::{Value, json};
-
-fn openssl(args: &[&str]) -> std::process::Output {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// An ECDSA P-256 key made by openssl: (PKCS#8 private PEM, SPKI public PEM).
-fn openssl_key(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    ferry_testkit::ensure_tools();
-    let ec = dir.join(format!("{name}.ec.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let public = dir.join(format!("{name}.pub"));
-    let s = |p: &PathBuf| p.display().to_string();
-    openssl(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        &s(&ec),
-    ]);
-    openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-nocrypt",
-        "-in",
-        &s(&ec),
-        "-out",
-        &s(&key),
-    ]);
-    openssl(&["ec", "-in", &s(&ec), "-pubout", "-out", &s(&public)]);
-    (key, public)
-}
 
 fn http_get(reg: &Registry, path: &str, accept: &str) -> Vec<u8> {
     let url = format!("{}{path}", reg.base_url());
@@ -88,7 +45,7 @@ async fn openssl_verifies_the_attachment_ferry_writes() {
     let img = images::simple(51, Format::Docker);
     images::push_image(&reg, "team/app", Some("1.0"), &img);
     let dir = tempfile::tempdir().unwrap();
-    let (key_pem, pub_pem) = openssl_key(dir.path(), "k");
+    let (key_pem, pub_pem) = p256_key(dir.path(), "k");
     let key = SigningKey::from_file(&key_pem, None).unwrap();
     assert_eq!(key.format(), SignatureFormat::Cosign);
 
@@ -172,7 +129,7 @@ async fn openssl_verifies_the_attachment_ferry_writes() {
             .unwrap()
             .added
     );
-    let (key2_pem, pub2_pem) = openssl_key(dir.path(), "k2");
+    let (key2_pem, pub2_pem) = p256_key(dir.path(), "k2");
     let key2 = SigningKey::from_file(&key2_pem, None).unwrap();
     assert!(
         sign(&repo, &digest, &identity, &key2, &no_config())
@@ -208,8 +165,8 @@ async fn ferry_verifies_a_signature_laid_out_by_hand_and_refuses_another_key() {
     let img = images::simple(61, Format::Oci);
     images::push_image(&reg, "team/app", Some("2"), &img);
     let dir = tempfile::tempdir().unwrap();
-    let (key_pem, pub_pem) = openssl_key(dir.path(), "signer");
-    let (_other_key, other_pub) = openssl_key(dir.path(), "other");
+    let (key_pem, pub_pem) = p256_key(dir.path(), "signer");
+    let (_other_key, other_pub) = p256_key(dir.path(), "other");
     let digest = Digest::parse(&img.digest).unwrap();
     let payload = format!(
         r#"{{"critical":{{"identity":{{"docker-reference":"{}/team/app"}},"image":{{"docker-manifest-digest":"{}"}},"type":"cosign container image signature"}},"optional":null}}"#,

@@ -12,6 +12,7 @@
 //! blocking HTTP work to a separate thread there).
 
 pub mod images;
+pub mod keys;
 mod pki;
 pub mod proxy;
 pub mod registry;
