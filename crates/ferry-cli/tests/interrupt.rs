@@ -124,3 +124,75 @@ fn sigint_during_an_upload_exits_130_and_cleans_up() {
 fn sigterm_during_an_upload_exits_143_and_cleans_up() {
     interrupt_an_upload("TERM", 143, 82);
 }
+
+/// The signal lands while the registry has opened a session but its answer to the POST
+/// has not reached ferry yet (the proxy holds every upload-opening answer back for
+/// 600 ms): ferry lets that POST finish, learns the session and deletes it.
+#[test]
+fn a_session_whose_opening_post_is_in_flight_is_deleted_too() {
+    // Shorter than the second ferry waits for such POSTs when interrupted.
+    const HOLD: Duration = Duration::from_millis(600);
+    let reg = Registry::plain();
+    let img = images::image(
+        &ImageSpec::new("amd64", 83).layers(&[64 * 1024]),
+        Format::Oci,
+    );
+    images::push_image(&reg, "held/src", Some("1"), &img);
+    let proxy = FaultProxy::new(&reg);
+    proxy.hold_answers("POST", "/v2/held/dst/blobs/uploads/", HOLD, usize::MAX);
+    let f = Ferry::new(&[&reg]);
+    let src = format!("{}/held/src:1", reg.host());
+    let dst = format!("{}/held/dst:1", proxy.host());
+    let mut child = f
+        .command(&["copy", &src, &dst])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Polled often: the signal must land inside the hold for the case to be the one meant.
+    let mut seen = None;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if !open_uploads(&reg, "held/dst").is_empty() {
+            seen = Some(Instant::now());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let Some(seen) = seen else {
+        kill_now(&mut child);
+        panic!("no upload session was opened within 30 s");
+    };
+    let sent = std::process::Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT failed");
+    let signalled_after = seen.elapsed();
+    assert!(
+        signalled_after < HOLD / 2,
+        "the signal went {signalled_after:?} after the session opened, too late to land \
+         while its answer was held ({HOLD:?}): the case was not exercised"
+    );
+    let mut status = None;
+    wait_until(Duration::from_secs(10), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    if status.is_none() {
+        kill_now(&mut child);
+        panic!("ferry copy still running 10 s after SIGINT");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    reg.settle();
+    let left = open_uploads(&reg, "held/dst");
+    assert!(
+        left.is_empty(),
+        "upload sessions left open: {left:?}\n{stderr}"
+    );
+    assert!(!skopeo::try_inspect_raw(&reg, "held/dst:1").status.success());
+}

@@ -143,6 +143,7 @@ impl Client {
                 pending_uploads: Mutex::new(HashMap::new()),
                 open_uploads: Mutex::new(HashMap::new()),
                 next_upload: std::sync::atomic::AtomicU64::new(0),
+                opening: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }
@@ -161,8 +162,17 @@ impl Client {
     /// Deletes (`DELETE <session>`) every upload session still open: after the work that
     /// opened them was cancelled (its futures dropped), so the registry keeps no partial
     /// upload. That includes the sessions a mount that did not mount opened and no upload
-    /// has taken yet. Best effort: a refused DELETE is logged, not returned.
+    /// has taken yet, and those whose opening request was still in flight (waited for, up to
+    /// a second). Best effort: a refused DELETE is logged, not returned.
     pub async fn abort_uploads(&self) {
+        // A session whose opening POST was in flight when the work was cancelled is known
+        // once its answer arrives (the POST runs on): wait for those, a second at most.
+        let wait_until = Instant::now() + std::time::Duration::from_secs(1);
+        while self.inner.opening.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && Instant::now() < wait_until
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let mut open: Vec<_> = self
             .inner
             .open_uploads

@@ -242,6 +242,15 @@ pub enum RegistryError {
         /// What went wrong.
         detail: String,
     },
+    /// A request the client runs on its own (an upload-opening POST) ended without an
+    /// answer: it panicked or the runtime stopped.
+    #[error("{what}: the request ended without an answer: {detail}")]
+    TaskEnded {
+        /// The request.
+        what: String,
+        /// Why it ended.
+        detail: String,
+    },
 }
 
 impl RegistryError {

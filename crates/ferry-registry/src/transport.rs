@@ -55,6 +55,30 @@ pub(crate) struct Inner {
     pub open_uploads: Mutex<HashMap<u64, OpenUpload>>,
     /// The id of the next entry of `open_uploads`.
     pub next_upload: std::sync::atomic::AtomicU64,
+    /// Upload-opening `POST`s (uploads and mounts) still waiting for their answer: they run
+    /// to their end even when the work that sent them is cancelled, and
+    /// [`Client::abort_uploads`](crate::Client::abort_uploads) waits for them.
+    pub opening: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts an upload-opening request in [`Inner::opening`] while it lives.
+pub(crate) struct Opening(pub Arc<Inner>);
+
+impl Opening {
+    pub fn new(inner: Arc<Inner>) -> Opening {
+        inner
+            .opening
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Opening(inner)
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        self.0
+            .opening
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The host name the API of `registry` is served at.

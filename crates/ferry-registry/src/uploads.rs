@@ -18,7 +18,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, Method};
 use url::Url;
 
-use crate::transport::{Host, Request};
+use crate::transport::{Host, Opening, Request};
 use crate::{BlobOpener, ByteStream, RegistryError, Repository};
 
 /// The first chunk size of a chunked upload.
@@ -96,6 +96,23 @@ impl Repository {
     /// next [`upload_blob`](Repository::upload_blob) of this digest here (saving its
     /// `POST`), or left to the registry's stale-upload cleanup.
     pub async fn mount_blob(
+        &self,
+        digest: &Digest,
+        from_repository: &str,
+    ) -> Result<bool, RegistryError> {
+        // The POST runs to its end even if this call is dropped (interrupted): a session it
+        // opens is then recorded for `Client::abort_uploads` instead of being unknown.
+        let this = self.clone();
+        let (digest, from) = (digest.clone(), from_repository.to_string());
+        let opening = Opening::new(Arc::clone(&self.client.inner));
+        let task = tokio::spawn(async move {
+            let _opening = opening;
+            this.mount_now(&digest, &from).await
+        });
+        task.await.unwrap_or_else(|e| Err(self.task_failed(e)))
+    }
+
+    async fn mount_now(
         &self,
         digest: &Digest,
         from_repository: &str,
@@ -212,7 +229,43 @@ impl Repository {
         self.put_chunked(host, session, digest, size, source).await
     }
 
-    async fn start_upload(&self, host: &Host, digest: &Digest) -> Result<Url, RegistryError> {
+    /// Opens an upload session. The POST runs to its end even if this call is dropped
+    /// (interrupted): the session is listed in `open_uploads` from the moment its answer
+    /// arrives until the caller holds it, so `Client::abort_uploads` deletes it either way.
+    async fn start_upload(&self, host: &Arc<Host>, digest: &Digest) -> Result<Url, RegistryError> {
+        let inner = Arc::clone(&self.client.inner);
+        let id = inner.next_upload.fetch_add(1, Ordering::Relaxed);
+        let this = self.clone();
+        let (host2, digest) = (Arc::clone(host), digest.clone());
+        let opening = Opening::new(Arc::clone(&inner));
+        let task = tokio::spawn(async move {
+            let _opening = opening;
+            let url = this.open_session(&host2, &digest).await?;
+            this.inner()
+                .open_uploads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, (Arc::clone(&host2), this.name.to_string(), url.clone()));
+            Ok(url)
+        });
+        let url = task.await.unwrap_or_else(|e| Err(self.task_failed(e)))?;
+        inner
+            .open_uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        Ok(url)
+    }
+
+    /// A detached request task that did not finish (a panic, or the runtime shutting down).
+    fn task_failed(&self, e: tokio::task::JoinError) -> RegistryError {
+        RegistryError::TaskEnded {
+            what: format!("POST {}/{} blobs/uploads/", self.registry, self.name),
+            detail: e.to_string(),
+        }
+    }
+
+    async fn open_session(&self, host: &Host, digest: &Digest) -> Result<Url, RegistryError> {
         let req = self
             .request(Method::POST, "blobs/uploads/", &self.push_scope())
             .what(format!("blob {digest} upload"));

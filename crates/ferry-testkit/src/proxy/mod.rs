@@ -60,6 +60,8 @@ pub(crate) struct Rules {
     pub slow_blobs: Option<(usize, std::time::Duration)>,
     pub page_tags: Option<usize>,
     pub max_body: Option<u64>,
+    /// Answers held back after the upstream gave them: (method, path part, pause, times).
+    pub holds: Vec<(String, String, std::time::Duration, usize)>,
 }
 
 impl Rules {
@@ -79,6 +81,15 @@ impl Rules {
         })?;
         rule.times -= 1;
         Some(rule.answer.clone())
+    }
+
+    /// Consumes one use of the first matching hold: how long to hold the answer back.
+    pub fn take_hold(&mut self, method: &str, path: &str) -> Option<std::time::Duration> {
+        let hold = self.holds.iter_mut().find(|(m, p, _, times)| {
+            *times > 0 && (m == "*" || m.eq_ignore_ascii_case(method)) && path.contains(p.as_str())
+        })?;
+        hold.3 -= 1;
+        Some(hold.2)
     }
 
     /// Consumes one of [`Rules::truncate_next`] when this is a blob read.
@@ -278,6 +289,24 @@ impl FaultProxy {
     /// Answers 413 to requests whose `Content-Length` exceeds `bytes`; `None` turns it off.
     pub fn max_body(&self, bytes: Option<u64>) {
         self.rules().max_body = bytes;
+    }
+
+    /// Forwards the next `times` requests matching `method` (`*` = any) and `path_contains`
+    /// as usual, but holds the upstream's answer back for `pause` before passing it on (the
+    /// registry has acted; the client does not know yet).
+    pub fn hold_answers(
+        &self,
+        method: &str,
+        path_contains: &str,
+        pause: std::time::Duration,
+        times: usize,
+    ) {
+        self.state.rules.lock().expect("rules").holds.push((
+            method.to_string(),
+            path_contains.to_string(),
+            pause,
+            times,
+        ));
     }
 
     /// Answers the next `times` requests matching `method` (`*` = any) and `path_contains`

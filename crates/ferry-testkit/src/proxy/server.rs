@@ -113,8 +113,9 @@ async fn handle(
             .expect("authorizations")
             .push((path.clone(), value));
     }
-    let (fault, answer, max_body, page, corrupt, truncate, slow) = {
+    let (fault, answer, max_body, page, corrupt, truncate, slow, hold) = {
         let mut rules = state.rules.lock().expect("rules");
+        let hold = rules.take_hold(&method, &path);
         let fault = rules.take_fault(&method, &path);
         let answer = if fault.is_none() {
             rules.take_answer(&method, &path)
@@ -129,6 +130,7 @@ async fn handle(
             rules.corrupt_blobs,
             rules.truncate_blobs || rules.take_truncation(&method, &path),
             rules.slow_blobs,
+            hold,
         )
     };
     if let Some(f) = fault {
@@ -227,6 +229,9 @@ async fn handle(
             ));
         }
     };
+    if let Some(pause) = hold {
+        tokio::time::sleep(pause).await;
+    }
     let status = upstream.status();
     let mut resp = Response::builder().status(status.as_u16());
     for (name, value) in upstream.headers() {
