@@ -30,9 +30,15 @@ pub fn format_chain(e: &anyhow::Error) -> String {
         while !rest.is_empty() && said(rest.split(": ").next().unwrap_or(rest)) {
             rest = rest.split_once(": ").map_or("", |(_, r)| r);
         }
-        if !rest.is_empty() {
-            parts.push(rest.to_string());
+        if rest.is_empty() {
+            continue;
         }
+        // An outer piece the cause says again in full ("blob D" above "reading blob D from
+        // the source ...") adds nothing: the cause stands for both.
+        if parts.last().is_some_and(|p| rest.contains(p.as_str())) {
+            parts.pop();
+        }
+        parts.push(rest.to_string());
     }
     parts.join(": ")
 }
@@ -98,6 +104,13 @@ mod tests {
         assert_eq!(
             format_chain(&outer),
             "GET host/app manifest t: too many redirects: error following redirect"
+        );
+        let inner = Msg("reading blob sha256:1 from the source h/app: reset", None);
+        let outer = anyhow::Error::new(inner).context("blob sha256:1");
+        let outer = outer.context("copying h/app:t to d/app:t");
+        assert_eq!(
+            format_chain(&outer),
+            "copying h/app:t to d/app:t: reading blob sha256:1 from the source h/app: reset"
         );
         let plain = anyhow::Error::new(Msg("a", Some(Box::new(Msg("b", None)))));
         assert_eq!(format_chain(&plain), "a: b");
