@@ -197,14 +197,19 @@ impl Repository {
         let id = inner.next_upload.fetch_add(1, Ordering::Relaxed);
         let open = || inner.open_uploads.lock().unwrap_or_else(|e| e.into_inner());
         open().insert(id, (host.clone(), self.name.to_string(), session.clone()));
-        let result = self.upload_in(host, session, digest, size, source).await;
+        let result = self
+            .upload_in(host, id, session, digest, size, source)
+            .await;
         open().remove(&id);
         result
     }
 
+    /// Uploads into `session` (listed as `id` in `open_uploads`), going chunked in a new
+    /// session (listed in its place) when a whole-body PUT is refused as too large.
     async fn upload_in(
         &self,
         host: &Arc<Host>,
+        id: u64,
         mut session: Url,
         digest: &Digest,
         size: u64,
@@ -222,6 +227,11 @@ impl Repository {
                         "monolithic upload refused (413), going chunked"
                     );
                     session = self.start_upload(host, digest).await?;
+                    self.inner()
+                        .open_uploads
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(id, (host.clone(), self.name.to_string(), session.clone()));
                 }
                 other => return other,
             }
